@@ -1,0 +1,188 @@
+"""Configuration: which authorization server the tutorial talks to, and with which clients.
+
+One place reads the process environment and ``.env`` (environment variables win over
+``.env``) using the original Okta guide's variable names:
+
+============================  ===========================================================
+``OAUTH_ISSUER``              the custom authorization server, ``https://{domain}/oauth2/{id}``
+``OAUTH_AUDIENCE``            the audience configured on that authorization server
+``OAUTH_JWKS_URI``            optional; read from the issuer's metadata when absent
+``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant
+``CLIENT_ID`` / ``CLIENT_SECRET``  the web app a gateway uses to sign users in
+============================  ===========================================================
+
+With none of the ``OAUTH_*`` variables set, the tutorial uses its local Okta-compatible
+authorization server (``mode == "local"``). ``TUTORIAL_AUTH_SERVER=local`` forces that
+even when ``.env`` is filled in (the test suite sets it), ``TUTORIAL_AUTH_SERVER=okta``
+insists on ``.env``. Half a configuration is refused with a :class:`ConfigurationError`
+that names the variable and the fix: a check is never skipped because a value is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values, find_dotenv
+
+__all__ = ["ConfigurationError", "ClientCredentials", "Settings", "load_settings"]
+
+OAUTH_VARIABLES = ("OAUTH_ISSUER", "OAUTH_AUDIENCE", "OAUTH_JWKS_URI")
+MODE_VARIABLE = "TUTORIAL_AUTH_SERVER"
+_PLACEHOLDER_MARKS = ("{", "}", "<", ">", "your-", "yourOktaDomain", "changeme")
+
+
+class ConfigurationError(ValueError):
+    """The configuration is incomplete or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """An OAuth client's id and secret. The secret never appears in ``repr``."""
+
+    client_id: str
+    client_secret: str | None
+
+    def __repr__(self) -> str:
+        secret = "None" if self.client_secret is None else "'***'"
+        return f"ClientCredentials(client_id={self.client_id!r}, client_secret={secret})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the notebooks and the server need to know about the authorization server."""
+
+    mode: Literal["local", "okta"]
+    issuer: str | None = None
+    audience: str | None = None
+    jwks_uri: str | None = None
+    m2m_client: ClientCredentials | None = None
+    web_client: ClientCredentials | None = None
+    source: str = "environment"
+
+    @property
+    def uses_local_server(self) -> bool:
+        return self.mode == "local"
+
+    def require_m2m_client(self) -> ClientCredentials:
+        """The service app's credentials, or an error saying which variables to set."""
+        if self.m2m_client is None:
+            raise ConfigurationError(
+                "M2M_CLIENT_ID and M2M_CLIENT_SECRET are not set. Copy them from the service "
+                "app in Okta (Applications > your API Services app > General) into .env."
+            )
+        return self.m2m_client
+
+    def require_web_client(self) -> ClientCredentials:
+        """The web app's credentials, or an error saying which variables to set."""
+        if self.web_client is None:
+            raise ConfigurationError(
+                "CLIENT_ID is not set. Copy the client ID (and CLIENT_SECRET) of the web app "
+                "from Okta (Applications > your Web app > General) into .env."
+            )
+        return self.web_client
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Read the configuration from ``environ`` (default: ``os.environ``) and a ``.env`` file.
+
+    ``env_file`` defaults to the nearest ``.env`` found from the current directory upward
+    (so notebooks in ``notebooks/`` find the one at the repository root); pass ``""`` to
+    read no file. Raises :class:`ConfigurationError` for an incomplete or malformed setup.
+    """
+    environ = os.environ if environ is None else environ
+    path = find_dotenv(usecwd=True) if env_file is None else str(env_file)
+    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path else {}
+    values = {**from_file, **{k: v for k, v in environ.items() if v is not None}}
+    source = f"{Path(path).name} and environment" if from_file else "environment"
+
+    def get(name: str) -> str | None:
+        value = values.get(name, "").strip()
+        return value or None
+
+    requested = (get(MODE_VARIABLE) or "auto").lower()
+    if requested not in ("auto", "local", "okta"):
+        raise ConfigurationError(
+            f"{MODE_VARIABLE}={requested!r} is not understood: use 'local' (the built-in "
+            "authorization server), 'okta' (the tenant in .env) or leave it unset."
+        )
+    configured = [name for name in OAUTH_VARIABLES if get(name)]
+    if requested == "local" or (requested == "auto" and not configured):
+        return Settings(mode="local", source=source)
+
+    issuer = _require(get, "OAUTH_ISSUER", "the issuer URI of your custom authorization server "
+                      "(Security > API > Authorization Servers > Issuer URI)")
+    audience = _require(get, "OAUTH_AUDIENCE", "the audience of that authorization server "
+                        "(Security > API > Authorization Servers > Audience)")
+    _check_url("OAUTH_ISSUER", issuer)
+    if issuer.endswith("/"):
+        raise ConfigurationError(
+            f"OAUTH_ISSUER={issuer!r} ends with '/'. Okta's issuer has no trailing slash and "
+            "tokens must match it exactly: remove the slash."
+        )
+    jwks_uri = get("OAUTH_JWKS_URI")
+    if jwks_uri:
+        _check_url("OAUTH_JWKS_URI", jwks_uri)
+    return Settings(
+        mode="okta",
+        issuer=issuer,
+        audience=audience,
+        jwks_uri=jwks_uri,
+        m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
+        web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False),
+        source=source,
+    )
+
+
+def _require(get, name: str, what: str) -> str:
+    value = get(name)
+    if value is None:
+        present = ", ".join(n for n in OAUTH_VARIABLES if get(n)) or MODE_VARIABLE + "=okta"
+        raise ConfigurationError(
+            f"{name} is not set, but {present} is, so the tutorial expects a real Okta tenant. "
+            f"Set {name} to {what} in .env, or remove the OAUTH_* variables to use the local "
+            "authorization server."
+        )
+    if any(mark in value for mark in _PLACEHOLDER_MARKS):
+        raise ConfigurationError(
+            f"{name}={value!r} still holds the placeholder from .env.example: replace it with {what}."
+        )
+    return value
+
+
+def _check_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and loopback:
+        return
+    raise ConfigurationError(
+        f"{name}={value!r} is not an https:// URL. Okta serves its authorization servers over "
+        "HTTPS only (plain http is accepted for 127.0.0.1 and localhost)."
+    )
+
+
+def _client(get, id_name: str, secret_name: str, *, secret_required: bool) -> ClientCredentials | None:
+    client_id, secret = get(id_name), get(secret_name)
+    if client_id is None and secret is None:
+        return None
+    if client_id is None:
+        raise ConfigurationError(f"{secret_name} is set but {id_name} is not: set both, or neither.")
+    if secret is None and secret_required:
+        raise ConfigurationError(f"{id_name} is set but {secret_name} is not: set both, or neither.")
+    for name in (id_name, secret_name):
+        value = get(name)
+        if value and any(mark in value for mark in _PLACEHOLDER_MARKS):
+            raise ConfigurationError(
+                f"{name} still holds the placeholder from .env.example: replace it with the "
+                "value from the app's General tab in Okta."
+            )
+    return ClientCredentials(client_id, secret)
