@@ -1,0 +1,61 @@
+"""Serving the calculator in the foreground for deployment (``python -m helpers.calculator``).
+
+Decides how the server is protected, from the configuration that ``helpers.settings``
+reads: a real Okta tenant (``OAUTH_ISSUER`` + ``OAUTH_AUDIENCE``), the local authorization
+server (no ``OAUTH_*`` at all), or nothing (``--no-auth`` only). Configuration errors end
+the program with exit status 2 and a message naming the variable to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from helpers.calculator import MCP_PATH, calculator_app
+from helpers.settings import ConfigurationError, Settings, load_settings
+from helpers.verification import verifier_from_settings
+
+__all__ = ["serve_calculator"]
+
+
+def serve_calculator(*, host: str, port: int, no_auth: bool) -> int:
+    """Serve the calculator until interrupted; return the process exit status."""
+    if no_auth:
+        auth = None
+        _say("WARNING: serving WITHOUT authentication (--no-auth): anyone who can reach it can call tools.")
+    else:
+        try:
+            settings = _resolve_settings()
+            auth = verifier_from_settings(settings, base_url=f"http://{_display_host(host)}:{port}")
+        except ConfigurationError as exc:
+            _say(f"error: {exc}")
+            return 2
+        _say(f"Verifying tokens from {settings.issuer} for audience {settings.audience}.")
+    _say(f"Serving the calculator at http://{_display_host(host)}:{port}{MCP_PATH}")
+    uvicorn.run(calculator_app(auth), host=host, port=port, log_level="info")
+    return 0
+
+
+def _resolve_settings() -> Settings:
+    settings = load_settings()
+    if not settings.uses_local_server:
+        return settings
+    from helpers.local_okta import start_local_okta  # only needed without a tenant configured
+
+    okta = start_local_okta(name="calculator-issuer")
+    _say("No OAUTH_* settings found: protecting the calculator with the local authorization server.")
+    _say("A client needs these (python -m helpers.local_okta prints the same block):")
+    local = okta.settings()
+    m2m = local.require_m2m_client()
+    _say(f"  OAUTH_ISSUER={local.issuer}\n  OAUTH_AUDIENCE={local.audience}\n  OAUTH_JWKS_URI={local.jwks_uri}")
+    _say(f"  M2M_CLIENT_ID={m2m.client_id}\n  M2M_CLIENT_SECRET={m2m.client_secret}")
+    return local
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

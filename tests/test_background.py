@@ -1,0 +1,156 @@
+"""Background servers: start, stop and restart by name, failures that explain themselves."""
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from helpers import background
+from helpers.background import ServerStartError
+
+
+def make_app(text="hello", lifespan=None):
+    async def home(request):
+        return PlainTextResponse(text)
+
+    return Starlette(routes=[Route("/", home)], lifespan=lifespan)
+
+
+def accepts_connections(port):
+    with contextlib.closing(socket.socket()) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(autouse=True)
+def no_servers_left():
+    yield
+    background.stop_all()
+    assert background.running() == {}
+
+
+def test_start_serves_on_loopback_with_a_free_port():
+    server = background.start(make_app(), name="t-basic")
+    assert server.port != 0
+    assert server.url == f"http://127.0.0.1:{server.port}"
+    assert server._server.servers[0].sockets[0].getsockname()[0] == "127.0.0.1"
+    assert requests.get(server.url, timeout=5).text == "hello"
+    assert background.running() == {"t-basic": server.url}
+
+
+def test_stop_frees_the_port_and_is_idempotent():
+    server = background.start(make_app(), name="t-stop")
+    port = server.port
+    assert background.stop("t-stop") is True
+    assert not accepts_connections(port)
+    assert background.stop("t-stop") is False
+    server.stop()  # stopping a stopped server does nothing
+    assert not server.is_running
+
+
+def test_restart_twenty_times_under_one_name():
+    ports = []
+    for i in range(20):
+        server = background.start(make_app(f"run {i}"), name="t-restart")
+        ports.append(server.port)
+        assert requests.get(server.url, timeout=5).text == f"run {i}"
+    assert background.running() == {"t-restart": server.url}
+    for old in ports[:-1]:
+        assert not accepts_connections(old) or old == ports[-1]
+    threads = [t for t in threading.enumerate() if t.name == "helpers-server-t-restart"]
+    assert len(threads) == 1
+
+
+def test_restart_on_a_fixed_port_reuses_it():
+    first = background.start(make_app("one"), name="t-fixed")
+    port = first.port
+    second = background.start(make_app("two"), name="t-fixed", port=port)
+    assert second.port == port
+    assert requests.get(second.url, timeout=5).text == "two"
+
+
+def test_two_servers_at_once():
+    a = background.start(make_app("a"), name="t-a")
+    b = background.start(make_app("b"), name="t-b")
+    assert a.port != b.port
+    assert requests.get(a.url, timeout=5).text == "a"
+    assert requests.get(b.url, timeout=5).text == "b"
+    background.stop("t-a")
+    assert requests.get(b.url, timeout=5).text == "b"
+
+
+def test_port_taken_fails_fast_with_a_clear_error():
+    with contextlib.closing(socket.socket()) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(ServerStartError, match=f"port {port} .* already in use.*port=0"):
+            background.start(make_app(), name="t-taken", port=port)
+        assert time.monotonic() - started < 1
+    assert "t-taken" not in background.running()
+
+
+def test_app_that_dies_during_startup_fails_fast():
+    @contextlib.asynccontextmanager
+    async def broken(app):
+        raise RuntimeError("database unreachable")
+        yield
+
+    started = time.monotonic()
+    with pytest.raises(ServerStartError, match="stopped during startup"):
+        background.start(make_app(lifespan=broken), name="t-dies", timeout=10)
+    assert time.monotonic() - started < 5
+    assert "t-dies" not in background.running()
+
+
+def test_thread_that_raises_reports_the_exception(monkeypatch):
+    def explode(self, sockets=None):
+        raise OSError("no more file descriptors")
+
+    monkeypatch.setattr(background.uvicorn.Server, "run", explode)
+    with pytest.raises(ServerStartError, match="OSError: no more file descriptors"):
+        background.start(make_app(), name="t-raises")
+
+
+def test_slow_startup_times_out_and_leaves_nothing_running():
+    @contextlib.asynccontextmanager
+    async def slow(app):
+        await asyncio.sleep(1.0)
+        yield
+
+    with pytest.raises(ServerStartError, match="not ready within 0.2 s"):
+        background.start(make_app(lifespan=slow), name="t-slow", timeout=0.2)
+    assert "t-slow" not in background.running()
+    assert not [t for t in threading.enumerate() if t.name == "helpers-server-t-slow" and t.is_alive()]
+
+
+def test_requests_leave_no_log_output(capfd):
+    server = background.start(make_app(), name="t-quiet")
+    for _ in range(3):
+        requests.get(server.url, timeout=5)
+    requests.get(server.url + "/missing", timeout=5)
+    background.stop("t-quiet")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_interpreter_exit_stops_servers():
+    code = (
+        "from helpers import background\n"
+        "from starlette.applications import Starlette\n"
+        "s = background.start(Starlette(), name='x')\n"
+        "print(s.port, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert not accepts_connections(int(done.stdout))

@@ -1,0 +1,243 @@
+"""The calculator MCP server: tools, bad input, the wire format, auth as a parameter, the CLI."""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastmcp import Client
+from fastmcp.exceptions import ToolError
+from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+from helpers import background
+from helpers.calculator import describe_caller, start_calculator
+
+pytestmark = pytest.mark.anyio
+
+ISSUER = "https://example.okta.com/oauth2/default"
+AUDIENCE = "https://calculator-mcp-server.example.com"
+SSE_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+@pytest.fixture(scope="module")
+def calculator():
+    server = start_calculator(name="test-calculator")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def protected(rsa_key):
+    public_pem = rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    verifier = JWTVerifier(public_key=public_pem, issuer=ISSUER, audience=AUDIENCE, algorithm="RS256")
+    server = start_calculator(verifier, name="test-protected")
+    yield server
+    server.stop()
+
+
+def make_token(key, **overrides):
+    now = int(time.time())
+    claims = {
+        "ver": 1, "jti": "AT.test", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600,
+        "cid": "0oa-service", "sub": "0oa-service", "scp": ["calculator.subtract", "calculator.add"],
+    }
+    claims.update(overrides)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def rpc(url, method, params=None, headers=None, request_id=1):
+    body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
+    return requests.post(url, json=body, headers={**SSE_HEADERS, **(headers or {})}, timeout=10)
+
+
+def sse_payload(response):
+    data = [line[len("data: "):] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert len(data) == 1, response.text
+    return json.loads(data[0])
+
+
+async def test_lists_add_and_subtract_without_get_me(calculator):
+    async with Client(calculator.mcp_url) as client:
+        tools = {tool.name: tool for tool in await client.list_tools()}
+    assert sorted(tools) == ["add", "subtract"]
+    assert tools["add"].input_schema["properties"] == {"a": {"type": "integer"}, "b": {"type": "integer"}}
+
+
+@pytest.mark.parametrize("tool, a, b, expected", [
+    ("add", 2, 3, 5), ("add", -7, 7, 0), ("subtract", 10, 4, 6), ("subtract", 4, 10, -6),
+    ("add", 10**20, 1, 10**20 + 1),
+])
+async def test_tools_compute(calculator, tool, a, b, expected):
+    async with Client(calculator.mcp_url) as client:
+        result = await client.call_tool(tool, {"a": a, "b": b})
+    assert result.data == expected
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"a": "two", "b": 3}, "valid integer"),
+    ({"a": 1.5, "b": 3}, "valid integer"),
+    ({"a": 1}, "Missing required argument"),
+    ({"a": 1, "b": 2, "c": 3}, "Unexpected keyword argument"),
+])
+async def test_bad_arguments_give_an_mcp_error_result(calculator, arguments, message):
+    async with Client(calculator.mcp_url) as client:
+        result = await client.call_tool("add", arguments, raise_on_error=False)
+        assert result.is_error
+        assert message.lower() in result.content[0].text.lower()
+        assert (await client.call_tool("add", {"a": 1, "b": 1})).data == 2  # still serving
+
+
+async def test_unknown_tool_is_an_error_not_a_crash(calculator):
+    async with Client(calculator.mcp_url) as client:
+        with pytest.raises(ToolError, match="Unknown tool: 'multiply'"):
+            await client.call_tool("multiply", {"a": 1, "b": 2})
+        assert (await client.call_tool("subtract", {"a": 1, "b": 1})).data == 0
+
+
+def test_raw_json_rpc_wire_format(calculator):
+    response = rpc(calculator.mcp_url, "tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    payload = sse_payload(response)
+    assert payload["id"] == 1
+    assert payload["result"]["structuredContent"] == {"result": 5}
+    assert payload["result"]["isError"] is False
+
+
+@pytest.mark.parametrize("body, headers", [
+    (b"{not json", {"Content-Type": "application/json"}),
+    (b'{"jsonrpc": "2.0", "id": 1}', {"Content-Type": "application/json"}),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}', {"Content-Type": "text/plain"}),
+])
+def test_malformed_requests_get_a_4xx(calculator, body, headers):
+    response = requests.post(calculator.mcp_url, data=body, headers={**SSE_HEADERS, **headers}, timeout=10)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+
+
+def test_restarting_gives_a_working_server():
+    first = start_calculator(name="test-restart")
+    second = start_calculator(name="test-restart")
+    try:
+        assert "test-restart" in background.running()
+        response = rpc(second.mcp_url, "tools/call", {"name": "subtract", "arguments": {"a": 5, "b": 2}})
+        assert sse_payload(response)["result"]["structuredContent"] == {"result": 3}
+        if first.port != second.port:
+            with pytest.raises(requests.ConnectionError):
+                rpc(first.mcp_url, "tools/list")
+    finally:
+        second.stop()
+
+
+def test_protected_server_refuses_a_request_without_a_token(protected):
+    response = rpc(protected.mcp_url, "tools/list")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_protected_server_refuses_a_token_for_another_audience(protected, rsa_key):
+    token = make_token(rsa_key, aud="https://another-api.example.com")
+    response = rpc(protected.mcp_url, "tools/list", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+async def test_get_me_describes_the_caller_without_the_token(protected, rsa_key):
+    token = make_token(rsa_key, iat=1_800_000_000, exp=int(time.time()) + 600)
+    async with Client(protected.mcp_url, auth=token) as client:
+        names = sorted(tool.name for tool in await client.list_tools())
+        me = (await client.call_tool("get_me", {})).data
+        total = (await client.call_tool("add", {"a": 20, "b": 22})).data
+    assert names == ["add", "get_me", "subtract"]
+    assert total == 42
+    assert me["sub"] == me["client_id"] == "0oa-service"
+    assert me["issuer"] == ISSUER and me["audience"] == AUDIENCE
+    assert me["scopes"] == ["calculator.add", "calculator.subtract"]
+    assert me["issued_at"] == "2027-01-15T08:00:00Z"
+    assert me["token_id"] == "AT.test"
+    assert token not in json.dumps(me)
+
+
+def test_describe_caller_for_a_user_token():
+    me = describe_caller({
+        "sub": "ada@example.com", "uid": "00u1", "cid": "0oaweb", "scp": "calculator.add openid",
+        "iat": 0, "exp": 3600, "iss": ISSUER, "aud": AUDIENCE, "jti": "AT.x",
+    })
+    assert me["uid"] == "00u1" and me["sub"] == "ada@example.com"
+    assert me["scopes"] == ["calculator.add", "openid"]
+    assert (me["issued_at"], me["expires_at"]) == ("1970-01-01T00:00:00Z", "1970-01-01T01:00:00Z")
+
+
+# --- python -m helpers.calculator -------------------------------------------------------------
+
+def free_port():
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OAUTH_", "M2M_", "CLIENT_"))}
+    env.pop("TUTORIAL_AUTH_SERVER", None)
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def running_cli(*args, env=None, cwd=None):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers.calculator", "--port", str(port), *args],
+        env=env or cli_env(), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            with contextlib.closing(socket.socket()) as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp", process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_cli_serves_mcp_to_the_official_sdk_client(tmp_path):
+    from mcp import Client as SdkClient
+
+    with running_cli("--no-auth", cwd=tmp_path) as (url, _):
+        async with SdkClient(url) as client:
+            tools = await client.list_tools()
+            result = await client.call_tool("add", {"a": 1, "b": 2})
+    assert sorted(tool.name for tool in tools.tools) == ["add", "subtract"]
+    assert result.structured_content == {"result": 3}
+
+
+@pytest.mark.parametrize("env, missing", [
+    ({"OAUTH_ISSUER": ISSUER}, "OAUTH_AUDIENCE"),
+    ({"OAUTH_AUDIENCE": AUDIENCE}, "OAUTH_ISSUER"),
+    ({"OAUTH_JWKS_URI": ISSUER + "/v1/keys"}, "OAUTH_ISSUER"),
+])
+def test_cli_refuses_half_a_configuration(tmp_path, env, missing):
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.calculator", "--port", str(free_port())],
+        env=cli_env(**env), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"error: {missing} is not set" in done.stderr
+    assert "Traceback" not in done.stderr

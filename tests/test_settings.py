@@ -1,0 +1,94 @@
+"""Configuration: local by default, a real tenant only when complete, clear errors otherwise."""
+
+import re
+
+import pytest
+
+from helpers.settings import ClientCredentials, ConfigurationError, load_settings
+
+ISSUER = "https://dev-123.okta.com/oauth2/default"
+AUDIENCE = "https://calculator-mcp-server.example.com"
+
+
+def load(env_file="", **environ):
+    return load_settings(environ=environ, env_file=env_file)
+
+
+def test_nothing_configured_means_the_local_server():
+    settings = load()
+    assert settings.mode == "local" and settings.uses_local_server
+    assert settings.issuer is None
+
+
+def test_a_complete_tenant():
+    settings = load(
+        OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE,
+        M2M_CLIENT_ID="0oa1", M2M_CLIENT_SECRET="s3cr3t", CLIENT_ID="0oa2", CLIENT_SECRET="t0p",
+    )
+    assert settings.mode == "okta"
+    assert (settings.issuer, settings.audience, settings.jwks_uri) == (ISSUER, AUDIENCE, None)
+    assert settings.require_m2m_client() == ClientCredentials("0oa1", "s3cr3t")
+    assert settings.require_web_client() == ClientCredentials("0oa2", "t0p")
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"OAUTH_ISSUER": ISSUER}, "OAUTH_AUDIENCE is not set, but OAUTH_ISSUER is"),
+    ({"OAUTH_AUDIENCE": AUDIENCE}, "OAUTH_ISSUER is not set, but OAUTH_AUDIENCE is"),
+    ({"OAUTH_JWKS_URI": ISSUER + "/v1/keys"}, "OAUTH_ISSUER is not set"),
+    ({"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": "  "}, "OAUTH_AUDIENCE is not set"),
+    ({"TUTORIAL_AUTH_SERVER": "okta"}, "OAUTH_ISSUER is not set, but TUTORIAL_AUTH_SERVER=okta"),
+    ({"OAUTH_ISSUER": "https://{yourOktaDomain}/oauth2/default", "OAUTH_AUDIENCE": AUDIENCE}, "placeholder"),
+    ({"OAUTH_ISSUER": "http://dev-123.okta.com/oauth2/default", "OAUTH_AUDIENCE": AUDIENCE}, "not an https:// URL"),
+    ({"OAUTH_ISSUER": "dev-123.okta.com/oauth2/default", "OAUTH_AUDIENCE": AUDIENCE}, "not an https:// URL"),
+    ({"OAUTH_ISSUER": ISSUER + "/", "OAUTH_AUDIENCE": AUDIENCE}, "ends with '/'"),
+    ({"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": AUDIENCE, "OAUTH_JWKS_URI": "ftp://x/keys"}, "OAUTH_JWKS_URI"),
+    ({"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": AUDIENCE, "M2M_CLIENT_ID": "0oa1"}, "M2M_CLIENT_SECRET is not"),
+    ({"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": AUDIENCE, "CLIENT_SECRET": "x"}, "CLIENT_ID is not"),
+    ({"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": AUDIENCE,
+      "M2M_CLIENT_ID": "{yourClientId}", "M2M_CLIENT_SECRET": "x"}, "M2M_CLIENT_ID still holds the placeholder"),
+    ({"TUTORIAL_AUTH_SERVER": "production"}, "TUTORIAL_AUTH_SERVER='production' is not understood"),
+])
+def test_incomplete_or_malformed_configuration_is_refused(environ, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        load(**environ)
+
+
+def test_loopback_http_issuer_is_allowed():
+    settings = load(OAUTH_ISSUER="http://127.0.0.1:9000/oauth2/default", OAUTH_AUDIENCE=AUDIENCE)
+    assert settings.issuer == "http://127.0.0.1:9000/oauth2/default"
+
+
+def test_local_switch_wins_over_a_filled_in_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"OAUTH_ISSUER={ISSUER}\nOAUTH_AUDIENCE={AUDIENCE}\n")
+    assert load(env_file=env_file).mode == "okta"
+    assert load(env_file=env_file, TUTORIAL_AUTH_SERVER="local").mode == "local"
+
+
+def test_environment_overrides_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"OAUTH_ISSUER={ISSUER}\nOAUTH_AUDIENCE=https://old.example.com\n")
+    settings = load(env_file=env_file, OAUTH_AUDIENCE=AUDIENCE)
+    assert settings.audience == AUDIENCE
+    assert settings.source == ".env and environment"
+
+
+def test_env_file_is_found_from_a_subdirectory(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(f"OAUTH_ISSUER={ISSUER}\nOAUTH_AUDIENCE={AUDIENCE}\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert load_settings(environ={}).issuer == ISSUER
+
+
+def test_missing_clients_are_explained():
+    settings = load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE)
+    with pytest.raises(ConfigurationError, match="M2M_CLIENT_ID and M2M_CLIENT_SECRET are not set"):
+        settings.require_m2m_client()
+    with pytest.raises(ConfigurationError, match="CLIENT_ID is not set"):
+        settings.require_web_client()
+
+
+def test_secrets_stay_out_of_repr():
+    settings = load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="0oa1", M2M_CLIENT_SECRET="hunter2")
+    assert "hunter2" not in repr(settings)
+    assert "0oa1" in repr(settings)
