@@ -1,6 +1,7 @@
 """Configuration: local by default, a real tenant only when complete, clear errors otherwise."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,9 @@ def test_secrets_stay_out_of_repr():
     settings = load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="0oa1", M2M_CLIENT_SECRET="hunter2")
     assert "hunter2" not in repr(settings)
     assert "0oa1" in repr(settings)
+
+
+def test_env_example_holds_placeholders_only():
+    example = Path(__file__).parent.parent / ".env.example"
+    with pytest.raises(ConfigurationError, match="still holds the placeholder from .env.example"):
+        load_settings(environ={}, env_file=example)
