@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -77,18 +78,35 @@ _registry: dict[str, BackgroundServer] = {}
 _lock = threading.RLock()
 
 
-def start(app: Any, *, name: str, port: int = 0, timeout: float = 10.0) -> BackgroundServer:
+def start(
+    app: Any = None,
+    *,
+    name: str,
+    port: int = 0,
+    timeout: float = 10.0,
+    app_for_url: Callable[[str], Any] | None = None,
+) -> BackgroundServer:
     """Serve ``app`` on 127.0.0.1 in a daemon thread and wait until it accepts connections.
 
     A server already running under ``name`` is stopped first, so calling this again
     (re-running a notebook cell) restarts instead of failing with "address in use".
     ``port=0`` picks a free port; read it back from the returned server's ``port``.
+    An app that must know its own URL (to publish metadata about itself) is built by
+    ``app_for_url(url)`` once the port is bound, in place of ``app``.
     Raises :class:`ServerStartError` if the port is taken, the app fails to start,
     or it is not ready within ``timeout`` seconds.
     """
+    if (app is None) == (app_for_url is None):
+        raise TypeError("Pass either app or app_for_url.")
     with _lock:
         stop(name)
         sock = _bind_loopback(port, name)
+        if app_for_url is not None:
+            try:
+                app = app_for_url(f"http://{LOOPBACK}:{sock.getsockname()[1]}")
+            except BaseException:
+                sock.close()
+                raise
         config = uvicorn.Config(
             app,
             log_config=None,  # leave the process's logging alone (no handlers in notebooks)

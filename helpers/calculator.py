@@ -26,32 +26,62 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastmcp import FastMCP
-from fastmcp.server.auth import AuthProvider
+from fastmcp.server.auth import require_scopes
 from fastmcp.server.dependencies import get_access_token
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from helpers import background
+from helpers.verification import Protection
 
-__all__ = ["MCP_PATH", "CalculatorServer", "build_calculator", "calculator_app", "start_calculator", "main"]
+__all__ = [
+    "MCP_PATH", "SCOPES", "TOOL_SCOPES", "CalculatorServer", "build_calculator", "calculator_app",
+    "describe_caller", "start_calculator", "main",
+]
 
 MCP_PATH = "/mcp"
 SERVER_NAME = "Calculator"
 
 
-def build_calculator(auth: AuthProvider | None = None) -> FastMCP:
-    """Build the calculator MCP server; with ``auth``, every request must carry a valid token."""
+# Which scopes each tool needs. get_me needs a valid token and nothing more.
+TOOL_SCOPES: dict[str, tuple[str, ...]] = {
+    "add": ("calculator.add",),
+    "subtract": ("calculator.subtract",),
+    "get_me": (),
+}
+SCOPES = sorted({scope for scopes in TOOL_SCOPES.values() for scope in scopes})
+
+
+def build_calculator(protection: Protection | None = None, *, base_url: str | None = None) -> FastMCP:
+    """Build the calculator MCP server.
+
+    With ``protection``, every request must carry a valid access token, each tool needs
+    its scope from :data:`TOOL_SCOPES` (``tools/list`` shows only the tools the token
+    may call), ``get_me`` is added, and ``base_url`` (where the server is reachable)
+    is needed for the discovery metadata.
+    """
+    auth = None
+    if protection is not None:
+        if not base_url:
+            raise ValueError("A protected calculator needs base_url, the URL it is served at.")
+        auth = protection.auth_provider(base_url, SCOPES)
     mcp = FastMCP(SERVER_NAME, auth=auth)
 
-    @mcp.tool
+    def scoped(tool: str) -> dict[str, Any]:
+        scopes = TOOL_SCOPES[tool]
+        return {"auth": require_scopes(*scopes)} if protection is not None and scopes else {}
+
+    @mcp.tool(**scoped("add"))
     def add(a: int, b: int) -> int:
         """Add two integers and return the sum."""
         return a + b
 
-    @mcp.tool
+    @mcp.tool(**scoped("subtract"))
     def subtract(a: int, b: int) -> int:
         """Subtract b from a and return the difference."""
         return a - b
 
-    if auth is not None:
+    if protection is not None:
 
         @mcp.tool
         def get_me() -> dict[str, Any]:
@@ -60,6 +90,11 @@ def build_calculator(auth: AuthProvider | None = None) -> FastMCP:
             if token is None:  # unreachable behind auth; a clear answer beats a crash
                 raise ValueError("No verified access token came with this request.")
             return describe_caller(token.claims)
+
+        @mcp.custom_route("/.well-known/oauth-authorization-server", methods=["GET"])
+        async def authorization_server_metadata(request: Request) -> Response:
+            """Send gateways that look for OAuth metadata on the MCP server to the issuer's."""
+            return RedirectResponse(protection.issuer_metadata_url(), status_code=302)
 
     return mcp
 
@@ -89,9 +124,13 @@ def describe_caller(claims: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def calculator_app(auth: AuthProvider | None = None):
+def calculator_app(protection: Protection | None = None, *, base_url: str | None = None):
     """A fresh ASGI app serving the calculator at ``/mcp`` (stateless streamable HTTP)."""
-    return build_calculator(auth).http_app(path=MCP_PATH, stateless_http=True)
+    mcp = build_calculator(protection, base_url=base_url)
+    middleware = None
+    if protection is not None:
+        middleware = protection.middleware(base_url=base_url, mcp_path=MCP_PATH, tool_scopes=TOOL_SCOPES)
+    return mcp.http_app(path=MCP_PATH, stateless_http=True, middleware=middleware)
 
 
 @dataclass(frozen=True)
@@ -119,11 +158,18 @@ class CalculatorServer:
 
 
 def start_calculator(
-    auth: AuthProvider | None = None, *, name: str = "calculator", port: int = 0
+    protection: Protection | None = None, *, name: str = "calculator", port: int = 0
 ) -> CalculatorServer:
-    """Start the calculator on 127.0.0.1 in a background thread (restarting one of the same name)."""
+    """Start the calculator on 127.0.0.1 in a background thread (restarting one of the same name).
+
+    Without ``protection`` anyone may call the tools (notebook 01); with it, every
+    request needs an access token that ``protection`` accepts (notebook 03 on).
+    """
     quiet_server_logs()
-    return CalculatorServer(background.start(calculator_app(auth), name=name, port=port))
+    server = background.start(
+        name=name, port=port, app_for_url=lambda url: calculator_app(protection, base_url=url)
+    )
+    return CalculatorServer(server)
 
 
 def quiet_server_logs() -> None:
@@ -146,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
     parser.add_argument("--no-auth", action="store_true", help="serve without authentication (never in production)")
+    parser.add_argument(
+        "--public-url", help="the URL clients reach the server at, for discovery metadata "
+        "(e.g. https://mcp.example.com behind a TLS proxy; default http://HOST:PORT)",
+    )
     args = parser.parse_args(argv)
 
     from helpers.serve import serve_calculator  # deployment wiring lives apart from the tools
 
-    return serve_calculator(host=args.host, port=args.port, no_auth=args.no_auth)
+    return serve_calculator(host=args.host, port=args.port, no_auth=args.no_auth, public_url=args.public_url)
 
 
 if __name__ == "__main__":

@@ -14,26 +14,30 @@ import uvicorn
 
 from helpers.calculator import MCP_PATH, calculator_app
 from helpers.settings import ConfigurationError, Settings, load_settings
-from helpers.verification import verifier_from_settings
+from helpers.verification import Protection
 
 __all__ = ["serve_calculator"]
 
 
-def serve_calculator(*, host: str, port: int, no_auth: bool) -> int:
-    """Serve the calculator until interrupted; return the process exit status."""
+def serve_calculator(*, host: str, port: int, no_auth: bool, public_url: str | None = None) -> int:
+    """Serve the calculator until interrupted; return the process exit status.
+
+    ``public_url`` is the address clients use (behind a proxy, ``https://mcp.example.com``);
+    it goes into the discovery metadata. It defaults to ``http://{host}:{port}``.
+    """
+    base_url = public_url or f"http://{_display_host(host)}:{port}"
     if no_auth:
-        auth = None
+        protection = None
         _say("WARNING: serving WITHOUT authentication (--no-auth): anyone who can reach it can call tools.")
     else:
         try:
-            settings = _resolve_settings()
-            auth = verifier_from_settings(settings, base_url=f"http://{_display_host(host)}:{port}")
+            protection = Protection.from_settings(_resolve_settings())
         except ConfigurationError as exc:
             _say(f"error: {exc}")
             return 2
-        _say(f"Verifying tokens from {settings.issuer} for audience {settings.audience}.")
-    _say(f"Serving the calculator at http://{_display_host(host)}:{port}{MCP_PATH}")
-    uvicorn.run(calculator_app(auth), host=host, port=port, log_level="info")
+        _say(f"Verifying tokens from {protection.issuer} for audience {protection.audience}.")
+    _say(f"Serving the calculator at {base_url}{MCP_PATH}")
+    uvicorn.run(calculator_app(protection, base_url=base_url), host=host, port=port, log_level="info")
     return 0
 
 

@@ -1,0 +1,414 @@
+"""JWT verification in front of the calculator: every bad token refused, scopes per tool.
+
+A small test issuer (an RSA key set served as a JWKS from a background server, with a
+fetch counter and switchable outages) signs the tokens, so each case controls exactly
+what is wrong with its token.
+"""
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from helpers import background
+from helpers.calculator import start_calculator
+from helpers.settings import ConfigurationError
+from helpers.verification import OktaJWTVerifier, Protection
+
+pytestmark = pytest.mark.anyio
+
+ISSUER_PATH = "/oauth2/default"
+AUDIENCE = "https://calculator-mcp-server.example.com"
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+class JwksIssuer:
+    """Signing keys and a JWKS endpoint whose behaviour a test can switch."""
+
+    def __init__(self, name="test-issuer"):
+        self.keys = [self.new_key()]
+        self.fetches = 0
+        self.mode = "ok"  # "ok", "error" (HTTP 500) or "hang" (never answers)
+        self.server = background.start(name=name, app=Starlette(routes=[
+            Route(ISSUER_PATH + "/v1/keys", self.jwks),
+        ]))
+        self.issuer = self.server.url + ISSUER_PATH
+        self.jwks_uri = self.issuer + "/v1/keys"
+
+    @staticmethod
+    def new_key():
+        return str(uuid.uuid4()), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    async def jwks(self, request):
+        self.fetches += 1
+        if self.mode == "hang":
+            await asyncio.sleep(30)
+        if self.mode == "error":
+            return JSONResponse({"error": "server_error"}, status_code=500)
+        published = []
+        for kid, key in self.keys:
+            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+            published.append({"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "e": jwk["e"], "n": jwk["n"]})
+        return JSONResponse({"keys": published})
+
+    def claims(self, **overrides):
+        now = int(time.time())
+        claims = {
+            "ver": 1, "jti": "AT." + uuid.uuid4().hex, "iss": self.issuer, "aud": AUDIENCE,
+            "iat": now, "exp": now + 3600, "cid": "0oaservice", "sub": "0oaservice",
+            "scp": ["calculator.add", "calculator.subtract"],
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not DROP}
+
+    def token(self, key_index=-1, headers=None, algorithm="RS256", **overrides):
+        kid, key = self.keys[key_index]
+        return jwt.encode(self.claims(**overrides), key, algorithm=algorithm, headers={"kid": kid, **(headers or {})})
+
+    def protection(self, **options):
+        return Protection(issuer=self.issuer, audience=AUDIENCE, jwks_uri=self.jwks_uri, **options)
+
+
+DROP = object()
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    issuer = JwksIssuer()
+    yield issuer
+    issuer.server.stop()
+
+
+@pytest.fixture(scope="module")
+def calculator(issuer):
+    server = start_calculator(issuer.protection(), name="test-verified-calculator")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def issuer_answers(issuer):
+    issuer.mode = "ok"
+    yield
+
+
+def post(url, body=None, token=None, headers=None, **kwargs):
+    auth = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    body = body or {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    return requests.post(url, json=body, headers={**ACCEPT, **auth, **(headers or {})}, timeout=15, **kwargs)
+
+
+def call(tool, **arguments):
+    return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+
+
+def result_of(response):
+    data = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    return json.loads(data[0])["result"]
+
+
+# --- the matrix of bad tokens and bad requests ----------------------------------------------
+
+def forged_alg_none(issuer):
+    header = b64(json.dumps({"alg": "none", "kid": issuer.keys[0][0]}).encode())
+    return f"{header}.{b64(json.dumps(issuer.claims()).encode())}."
+
+
+def hs256_with_public_key(issuer):
+    kid, key = issuer.keys[0]
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    header = b64(json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}).encode())
+    payload = b64(json.dumps(issuer.claims()).encode())
+    import hashlib
+    import hmac
+    signature = hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(signature)}"
+
+
+def tampered_payload(issuer):
+    header, payload, signature = issuer.token(scp=["calculator.add"]).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["scp"] = ["calculator.add", "calculator.subtract", "admin"]
+    return f"{header}.{b64(json.dumps(claims).encode())}.{signature}"
+
+
+def tampered_signature(issuer):
+    header, payload, signature = issuer.token().split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return f"{header}.{payload}.{flipped}"
+
+
+def attacker_key_with_real_kid(issuer):
+    _, attacker = JwksIssuer.new_key()
+    return jwt.encode(issuer.claims(), attacker, algorithm="RS256", headers={"kid": issuer.keys[0][0]})
+
+
+def now():
+    return int(time.time())
+
+
+BAD_TOKENS = {
+    "expired": lambda i: i.token(iat=now() - 7200, exp=now() - 3600),
+    "expired a second ago": lambda i: i.token(iat=now() - 3600, exp=now() - 1),
+    "wrong audience": lambda i: i.token(aud="api://default"),
+    "audience of another API": lambda i: i.token(aud="https://billing.example.com"),
+    "wrong issuer": lambda i: i.token(iss="https://evil.example.com/oauth2/default"),
+    "issuer with a trailing slash": lambda i: i.token(iss=i.issuer + "/"),
+    "org authorization server": lambda i: i.token(iss=i.server.url, aud=i.server.url),
+    "tampered payload": tampered_payload,
+    "tampered signature": tampered_signature,
+    "alg none": forged_alg_none,
+    "HS256 signed with the public key": hs256_with_public_key,
+    "RS512 instead of RS256": lambda i: i.token(algorithm="RS512"),
+    "unknown kid": lambda i: i.token(headers={"kid": "not-a-published-key"}),
+    "attacker key with a real kid": attacker_key_with_real_kid,
+    "no exp": lambda i: i.token(exp=DROP),
+    "no iat": lambda i: i.token(iat=DROP),
+    "no aud": lambda i: i.token(aud=DROP),
+    "no iss": lambda i: i.token(iss=DROP),
+    "iat in the future": lambda i: i.token(iat=now() + 600, exp=now() + 4200),
+    "nbf in the future": lambda i: i.token(nbf=now() + 600),
+    "exp as a string": lambda i: i.token(exp=str(now() + 3600)),
+    "ID token": lambda i: i.token(aud="0oawebapp", jti="ID.x", sub="00uuser", scp=DROP, nonce="n", amr=["pwd"]),
+    "not a JWT": lambda i: "this-is-not-a-jwt",
+    "two segments": lambda i: ".".join(i.token().split(".")[:2]),
+    "empty segments": lambda i: "..",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOKENS))
+def test_bad_token_gets_401_invalid_token(calculator, issuer, case):
+    token = BAD_TOKENS[case](issuer)
+    for body in ({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}, call("add", a=1, b=2)):
+        response = post(calculator.mcp_url, body, token=token)
+        assert response.status_code == 401, (case, response.status_code, response.text[:200])
+        challenge = response.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ")
+        assert 'error="invalid_token"' in challenge
+        assert f'resource_metadata="{calculator.url}/.well-known/oauth-protected-resource/mcp"' in challenge
+        assert '"result"' not in response.text
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Basic MG9hc2VydmljZTpzZWNyZXQ="},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Token abc"},
+], ids=["no Authorization header", "Basic credentials", "Bearer without a token", "another scheme"])
+def test_request_without_a_bearer_token_gets_401_without_error(calculator, headers):
+    response = requests.post(calculator.mcp_url, json=call("add", a=1, b=2), headers={**ACCEPT, **headers}, timeout=15)
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer")
+    assert "error=" not in challenge  # RFC 6750 3.1: no error code when no token was sent
+    assert "resource_metadata=" in challenge
+
+
+def test_empty_bearer_token_is_invalid(calculator):
+    response = requests.post(calculator.mcp_url, json=call("add", a=1, b=2),
+                             headers={**ACCEPT, "Authorization": "Bearer "}, timeout=15)
+    assert response.status_code == 401
+    assert "result" not in response.text
+
+
+# --- valid tokens, and scopes per tool ------------------------------------------------------
+
+def test_valid_token_calls_tools(calculator, issuer):
+    token = issuer.token()
+    assert result_of(post(calculator.mcp_url, call("add", a=2, b=3), token=token))["structuredContent"] == {"result": 5}
+    assert result_of(post(calculator.mcp_url, call("subtract", a=2, b=3), token=token))["structuredContent"] == {"result": -1}
+
+
+def test_leeway_accepts_a_slightly_early_iat(calculator, issuer):
+    token = issuer.token(iat=now() + 10)
+    assert post(calculator.mcp_url, token=token).status_code == 200
+
+
+def test_tools_list_shows_only_what_the_token_may_call(calculator, issuer):
+    listed = lambda scopes: sorted(t["name"] for t in result_of(post(calculator.mcp_url, token=issuer.token(scp=scopes)))["tools"])
+    assert listed(["calculator.add", "calculator.subtract"]) == ["add", "get_me", "subtract"]
+    assert listed(["calculator.add"]) == ["add", "get_me"]
+    assert listed([]) == ["get_me"]
+
+
+@pytest.mark.parametrize("scopes, tool, needed", [
+    (["calculator.add"], "subtract", "calculator.subtract"),
+    (["calculator.subtract"], "add", "calculator.add"),
+    ([], "add", "calculator.add"),
+    (["openid", "calculator.ad"], "add", "calculator.add"),
+])
+def test_missing_scope_gets_403_insufficient_scope(calculator, issuer, scopes, tool, needed):
+    response = post(calculator.mcp_url, call(tool, a=5, b=3), token=issuer.token(scp=scopes))
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge
+    assert f'scope="{needed}"' in challenge
+    assert f'resource_metadata="{calculator.url}/.well-known/oauth-protected-resource/mcp"' in challenge
+    assert response.json()["error"] == "insufficient_scope"
+    assert "result" not in response.text
+
+
+def test_batch_with_one_forbidden_call_is_refused(calculator, issuer):
+    batch = [call("add", a=1, b=1), call("subtract", a=1, b=1)]
+    response = post(calculator.mcp_url, batch, token=issuer.token(scp=["calculator.add"]))
+    assert response.status_code == 403
+    assert 'scope="calculator.subtract"' in response.headers["www-authenticate"]
+
+
+def test_get_me_needs_only_a_valid_token(calculator, issuer):
+    me = result_of(post(calculator.mcp_url, call("get_me"), token=issuer.token(scp=[], sub="ada@example.com", uid="00uada")))
+    info = me["structuredContent"]
+    assert info["sub"] == "ada@example.com" and info["uid"] == "00uada"
+    assert info["audience"] == AUDIENCE and info["issuer"] == issuer.issuer
+    assert info["scopes"] == []
+
+
+def test_oversized_body_gets_413(calculator, issuer):
+    response = post(calculator.mcp_url, call("add", a=1, b=2, padding="x" * 2_000_000), token=issuer.token())
+    assert response.status_code == 413
+
+
+# --- discovery --------------------------------------------------------------------------------
+
+def test_protected_resource_metadata(calculator, issuer):
+    response = requests.get(calculator.url + "/.well-known/oauth-protected-resource/mcp", timeout=5)
+    assert response.status_code == 200
+    metadata = response.json()
+    assert metadata["resource"] == calculator.mcp_url
+    assert metadata["authorization_servers"] == [issuer.issuer]
+    assert metadata["scopes_supported"] == ["calculator.add", "calculator.subtract"]
+    assert metadata["bearer_methods_supported"] == ["header"]
+
+
+def test_authorization_server_metadata_redirects_to_the_issuer(calculator, issuer):
+    response = requests.get(calculator.url + "/.well-known/oauth-authorization-server", allow_redirects=False, timeout=5)
+    assert response.status_code == 302
+    assert response.headers["location"] == issuer.issuer + "/.well-known/oauth-authorization-server"
+
+
+# --- the JWKS: cache, cooldown, rotation, outages ------------------------------------------------
+
+async def test_jwks_is_fetched_once_for_many_tokens(issuer):
+    verifier = issuer.protection().verifier()
+    issuer.fetches = 0
+    for _ in range(50):
+        assert await verifier.verify_token(issuer.token()) is not None
+    assert issuer.fetches == 1
+
+
+async def test_random_unknown_kids_refetch_at_most_once_per_cooldown(issuer):
+    verifier = issuer.protection().verifier()
+    assert await verifier.verify_token(issuer.token()) is not None
+    issuer.fetches = 0
+    for _ in range(100):
+        token = issuer.token(headers={"kid": uuid.uuid4().hex})
+        assert await verifier.verify_token(token) is None
+    assert issuer.fetches <= 1  # FastMCP's cooldown (30 s by default) holds
+
+
+async def test_key_rotation_is_picked_up_without_a_restart():
+    issuer = JwksIssuer(name="test-rotating-issuer")  # its own keys: rotating them here affects no other test
+    verifier = issuer.protection(jwks_refresh_interval=0.2).verifier()
+    old = issuer.token()
+    assert await verifier.verify_token(old) is not None
+    issuer.keys.append(JwksIssuer.new_key())  # the issuer publishes a new key and signs with it
+    try:
+        await asyncio.sleep(0.3)
+        assert await verifier.verify_token(issuer.token()) is not None
+        assert await verifier.verify_token(old) is not None  # old key still published
+        del issuer.keys[0]  # old key retired
+        await asyncio.sleep(0.3)
+        assert await verifier.verify_token(issuer.token(headers={"kid": "gone"})) is None
+        assert await verifier.verify_token(issuer.token()) is not None
+    finally:
+        issuer.server.stop()
+
+
+@pytest.mark.parametrize("mode", ["error", "hang"])
+def test_jwks_outage_gives_401_within_5_seconds(issuer, mode):
+    server = start_calculator(issuer.protection(), name="test-outage-calculator")  # cold JWKS cache
+    try:
+        issuer.mode = mode
+        started = time.monotonic()
+        response = post(server.mcp_url, call("add", a=1, b=2), token=issuer.token())
+        assert time.monotonic() - started < 5
+        assert response.status_code == 401
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    finally:
+        issuer.mode = "ok"
+        server.stop()
+
+
+def test_jwks_unreachable_gives_401(issuer):
+    protection = Protection(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri="http://127.0.0.1:9/keys")
+    server = start_calculator(protection, name="test-unreachable-calculator")
+    try:
+        response = post(server.mcp_url, call("add", a=1, b=2), token=issuer.token())
+        assert response.status_code == 401
+    finally:
+        server.stop()
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("missing", ["issuer", "audience", "jwks_uri"])
+def test_verifier_refuses_to_skip_a_check(missing):
+    values = {"issuer": "https://x.okta.com/oauth2/default", "audience": AUDIENCE,
+              "jwks_uri": "https://x.okta.com/oauth2/default/v1/keys", missing: None}
+    with pytest.raises(ConfigurationError, match=f"needs {missing}"):
+        OktaJWTVerifier(**values)
+
+
+# --- why the hardening exists: what stock FastMCP accepts -------------------------------------------
+
+@pytest.mark.parametrize("case", ["no exp", "iat in the future"])
+async def test_stock_jwt_verifier_accepts_what_ours_refuses(issuer, case):
+    """FastMCP 4.2's JWTVerifier lets these through; if it stops doing so, revisit OktaJWTVerifier."""
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    token = BAD_TOKENS[case](issuer)
+    stock = JWTVerifier(jwks_uri=issuer.jwks_uri, issuer=issuer.issuer, audience=AUDIENCE)
+    assert await stock.verify_token(token) is not None
+    assert await issuer.protection().verifier().verify_token(token) is None
+
+
+async def test_stock_jwt_verifier_skips_the_audience_check_without_an_audience(issuer):
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    token = BAD_TOKENS["wrong audience"](issuer)
+    stock = JWTVerifier(jwks_uri=issuer.jwks_uri, issuer=issuer.issuer, audience=None)
+    assert await stock.verify_token(token) is not None
+    with pytest.raises(ConfigurationError):
+        OktaJWTVerifier(issuer=issuer.issuer, audience=None, jwks_uri=issuer.jwks_uri)
+
+
+async def test_fastmcp_client_with_a_token_gets_get_me_without_the_token(calculator, issuer):
+    from fastmcp import Client
+
+    token = issuer.token(iat=1_790_000_000, exp=now() + 600, jti="AT.test")
+    async with Client(calculator.mcp_url, auth=token) as client:
+        names = sorted(tool.name for tool in await client.list_tools())
+        me = (await client.call_tool("get_me", {})).data
+        total = (await client.call_tool("add", {"a": 20, "b": 22})).data
+    assert names == ["add", "get_me", "subtract"]
+    assert total == 42
+    assert me["sub"] == me["client_id"] == "0oaservice"
+    assert me["scopes"] == ["calculator.add", "calculator.subtract"]
+    assert me["issued_at"] == "2026-09-21T14:13:20Z"
+    assert me["token_id"] == "AT.test"
+    assert token not in json.dumps(me)
