@@ -50,11 +50,8 @@ def _resolve_settings() -> Settings:
     okta = start_local_okta(name="calculator-issuer")
     _say("No OAUTH_* settings found: protecting the calculator with the local authorization server.")
     _say("A client needs these (python -m helpers.local_okta prints the same block):")
-    local = okta.settings()
-    m2m = local.require_m2m_client()
-    _say(f"  OAUTH_ISSUER={local.issuer}\n  OAUTH_AUDIENCE={local.audience}\n  OAUTH_JWKS_URI={local.jwks_uri}")
-    _say(f"  M2M_CLIENT_ID={m2m.client_id}\n  M2M_CLIENT_SECRET={m2m.client_secret}")
-    return local
+    _say(okta.env_block())
+    return okta.settings()
 
 
 def _display_host(host: str) -> str:

@@ -183,3 +183,30 @@ def test_cli_refuses_half_a_configuration(tmp_path, env, missing):
     assert done.returncode == 2
     assert f"error: {missing} is not set" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def read_env_block(process, deadline_seconds=30):
+    """The NAME=value lines the CLI prints to stderr before it serves."""
+    values, deadline = {}, time.monotonic() + deadline_seconds
+    while "M2M_CLIENT_SECRET" not in values and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        assert line, "the CLI ended before printing the client settings"
+        if "=" in line and not line.startswith("#"):
+            name, _, value = line.strip().partition("=")
+            values[name] = value
+    return values
+
+
+def test_cli_without_settings_protects_itself_with_the_local_issuer(tmp_path):
+    with running_cli(cwd=tmp_path) as (url, process):
+        block = read_env_block(process)
+        assert block["OAUTH_AUDIENCE"] == "https://calculator-mcp-server.example.com"
+        assert rpc(url, "tools/list").status_code == 401
+        token = requests.post(
+            block["OAUTH_ISSUER"] + "/v1/token",
+            auth=(block["M2M_CLIENT_ID"], block["M2M_CLIENT_SECRET"]),
+            data={"grant_type": "client_credentials", "scope": "calculator.add calculator.subtract"},
+            timeout=10,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert sse_payload(rpc(url, "tools/call", {"name": "add", "arguments": {"a": 2, "b": 2}}, headers))["result"]["structuredContent"] == {"result": 4}

@@ -1,0 +1,243 @@
+"""A local, Okta-compatible authorization server for the tutorial (no internet, no Okta org).
+
+It behaves like an Okta *custom authorization server* (URL layout, metadata, JWKS, token
+claims, error codes and texts) so the notebooks run unchanged against it or a real tenant.
+The protocol is oauthlib's (``oauth.py``, ``validator.py``), tokens are signed with PyJWT
+(``tokens.py``, ``keys.py``), the tenant is data (``tenant.py``), and the app is served by
+uvicorn on 127.0.0.1 in a background thread (``helpers.background``).
+
+    >>> okta = start_local_okta()
+    >>> okta.issuer
+    'http://127.0.0.1:53211/oauth2/default'
+    >>> okta.clients["write_service"].client_id
+    '0oa1calcwritesvc7kpz'
+    >>> okta.set_scenario("policy_not_assigned")   # reproduce a learner's mistake
+    >>> okta.set_scenario(None)
+    >>> okta.stop()
+
+``python -m helpers.local_okta`` runs it in the foreground and prints a ``.env`` block.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .. import background
+from ..settings import ClientCredentials, Settings
+from .app import build_app
+from .state import ORG_SERVER, OktaState
+from .tenant import SCENARIOS, Scenario, Tenant, TestUser, default_tenant
+
+__all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_tenant", "start_local_okta"]
+
+#: The audience a learner copies by mistake in the ``audience_mismatch`` scenario
+#: (it is Okta's default audience for the ``default`` authorization server).
+WRONG_AUDIENCE = "api://default"
+
+
+class LocalOkta:
+    """One local Okta org: its tenant, keys and HTTP server.
+
+    Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
+    or call :func:`start_local_okta`. Properties describe the ``default`` authorization
+    server unless a method takes a ``server_id``.
+    """
+
+    def __init__(self, tenant: Tenant | None = None) -> None:
+        self._state = OktaState(tenant if tenant is not None else default_tenant())
+        #: the ASGI app (also usable in-process, e.g. with an ASGI test client)
+        self.app = build_app(self._state)
+        self._server: background.BackgroundServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, port: int = 0, name: str = "local-okta") -> LocalOkta:
+        """Serve on 127.0.0.1:``port`` (0 = a free port) under ``name``; restarts that name."""
+        self._server = background.start(self.app, name=name, port=port)
+        self._state.base_url = self._server.url
+        return self
+
+    def stop(self) -> None:
+        """Stop the HTTP server; safe to call more than once."""
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def is_running(self) -> bool:
+        return self._server is not None and self._server.is_running
+
+    # -- where things are ----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The org URL, e.g. ``http://127.0.0.1:53211`` (the org authorization server's issuer)."""
+        return self._state.base_url
+
+    @property
+    def port(self) -> int:
+        return self._server.port if self._server else 0
+
+    def issuer_for(self, server_id: str = "default") -> str:
+        """The issuer of a custom authorization server (``""`` names the org server)."""
+        return self._state.issuer(server_id)
+
+    def endpoint(self, name: str, server_id: str = "default") -> str:
+        """``{issuer}/v1/{name}``, e.g. ``endpoint("introspect")``."""
+        return self._state.endpoint(server_id, name)
+
+    @property
+    def issuer(self) -> str:
+        return self.issuer_for("default")
+
+    @property
+    def org_issuer(self) -> str:
+        return self.issuer_for(ORG_SERVER)
+
+    @property
+    def audience(self) -> str:
+        return self._state.server("default").audience
+
+    @property
+    def jwks_uri(self) -> str:
+        return self.endpoint("keys")
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.endpoint("token")
+
+    @property
+    def authorization_endpoint(self) -> str:
+        return self.endpoint("authorize")
+
+    @property
+    def introspection_endpoint(self) -> str:
+        return self.endpoint("introspect")
+
+    @property
+    def revocation_endpoint(self) -> str:
+        return self.endpoint("revoke")
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}/.well-known/oauth-authorization-server"
+
+    # -- who can get tokens --------------------------------------------------------------
+
+    @property
+    def clients(self) -> dict[str, ClientCredentials]:
+        """Each app's credentials by label, as the learner copied them into ``.env``.
+
+        In the ``wrong_client_secret`` scenario these are the *stale* secrets.
+        """
+        return {
+            app.label: ClientCredentials(app.client_id, app.client_secret)
+            for app in self._state.configured.apps
+        }
+
+    @property
+    def users(self) -> list[TestUser]:
+        """The test users who can sign in on the sign-in page."""
+        return list(self._state.tenant.users)
+
+    @property
+    def tenant(self) -> Tenant:
+        """The tenant as the server enforces it now (with the scenario applied). Read-only use."""
+        return self._state.tenant
+
+    def settings(self) -> Settings:
+        """What ``.env`` would hold for this org (with the current scenario's mistake, if any)."""
+        issuer, audience, jwks_uri = self.issuer, self.audience, self.jwks_uri
+        scenario = self._state.scenario
+        if scenario == "org_authorization_server":
+            issuer, jwks_uri = self.org_issuer, self.endpoint("keys", ORG_SERVER)
+        elif scenario == "audience_mismatch":
+            audience = WRONG_AUDIENCE
+        elif scenario == "jwks_from_other_server":
+            jwks_uri = self.endpoint("keys", "other")
+        clients = self.clients
+        return Settings(
+            mode="local",
+            issuer=issuer,
+            audience=audience,
+            jwks_uri=jwks_uri,
+            m2m_client=clients["write_service"],
+            web_client=clients["web"],
+            source="local authorization server",
+        )
+
+    def env_block(self) -> str:
+        """The ``.env`` lines for this server, one ``NAME=value`` each, test users as comments."""
+        settings = self.settings()
+        m2m, web = settings.m2m_client, settings.web_client
+        lines = [
+            f"OAUTH_ISSUER={settings.issuer}",
+            f"OAUTH_JWKS_URI={settings.jwks_uri}",
+            f"OAUTH_AUDIENCE={settings.audience}",
+            f"M2M_CLIENT_ID={m2m.client_id}",
+            f"M2M_CLIENT_SECRET={m2m.client_secret}",
+            f"CLIENT_ID={web.client_id}",
+            f"CLIENT_SECRET={web.client_secret}",
+            "# Test users for the sign-in page (login / password):",
+        ]
+        lines += [f"#   {user.login} / {user.password}  ({user.name})" for user in self.users]
+        return "\n".join(lines)
+
+    # -- switches ------------------------------------------------------------------------
+
+    @property
+    def scenario(self) -> str | None:
+        return self._state.scenario
+
+    def set_scenario(self, name: str | None) -> None:
+        """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
+        self._state.set_scenario(name)
+
+    def rotate_keys(self, server_id: str = "default") -> str:
+        """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
+        return self._state.keys[server_id].rotate()
+
+    def retire_old_keys(self, server_id: str = "default") -> list[str]:
+        """Stop publishing all but the newest key; the retired kids."""
+        return self._state.keys[server_id].retire_old()
+
+    def signing_kids(self, server_id: str = "default") -> list[str]:
+        """The published key ids, oldest first (the last one signs)."""
+        return self._state.keys[server_id].kids
+
+    def set_resource_parameter_check(self, enabled: bool) -> None:
+        """RFC 8707 ``resource``: checked against the audience (True, ``invalid_target`` if it
+        differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
+        self._state.configured.resource_parameter = bool(enabled)
+        self._state.tenant.resource_parameter = bool(enabled)
+
+    def set_access_token_lifetime(self, seconds: int | None) -> None:
+        """Override every policy rule's access token lifetime (``None`` restores the rules').
+
+        Local only, for demonstrating expiry: short values such as 2 s are allowed.
+        """
+        if seconds is not None and (not isinstance(seconds, int) or seconds < 1):
+            raise ValueError("The access token lifetime must be a whole number of seconds >= 1, or None.")
+        self._state.access_token_lifetime = seconds
+
+    @property
+    def request_counts(self) -> Counter[str]:
+        """Requests per endpoint (``token``, ``keys``, ``authorize``, ``metadata``, ...); ``.clear()`` resets."""
+        return self._state.request_counts
+
+    def reset(self) -> None:
+        """Forget issued codes, refresh tokens and revocations, and zero the request counts."""
+        self._state.store.clear()
+        self._state.request_counts.clear()
+
+    def __repr__(self) -> str:
+        status = self.issuer if self.is_running else "stopped"
+        return f"<LocalOkta {status} scenario={self.scenario!r}>"
+
+
+def start_local_okta(port: int = 0, tenant: Tenant | None = None, name: str = "local-okta") -> LocalOkta:
+    """Start a local Okta on 127.0.0.1 (``port=0``: a free port) and return it.
+
+    Idempotent per ``name``: calling it again (re-running a notebook cell) stops the server
+    running under that name and starts a fresh one (new keys, new secrets).
+    """
+    return LocalOkta(tenant).start(port=port, name=name)

@@ -1,0 +1,50 @@
+"""``python -m helpers.local_okta [--port P] [--scenario NAME]``: run the local Okta in the foreground.
+
+Prints a block to paste into ``.env`` (one ``NAME=value`` per line, test users as comments)
+and serves until Ctrl-C. Binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from ..background import ServerStartError
+from . import SCENARIOS, start_local_okta
+
+DEFAULT_PORT = 8900
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.local_okta",
+        description="Run the local Okta-compatible authorization server on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="start with a misconfiguration switched on")
+    args = parser.parse_args(argv)
+    try:
+        okta = start_local_okta(port=args.port)
+    except ServerStartError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.scenario:
+        okta.set_scenario(args.scenario)
+    print(f"Local Okta authorization server running at {okta.issuer}")
+    if args.scenario:
+        print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
+    print("Paste into .env (secrets change on every start):\n")
+    print(okta.env_block())
+    print("\nPress Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        okta.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

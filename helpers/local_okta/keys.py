@@ -1,0 +1,105 @@
+"""Signing keys of one authorization server: sign with the newest, publish all, rotate on demand.
+
+Okta rotates an authorization server's signing keys and publishes the old and the new key
+side by side for a while, so resource servers that cache the JWKS keep verifying tokens
+signed with either. :class:`KeySet` reproduces that: :meth:`KeySet.rotate` adds a new key and
+signs new tokens with it while the old key stays published; :meth:`KeySet.retire_old`
+removes every key but the current one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+__all__ = ["KeySet", "SigningKey"]
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One RSA key pair with its key id (``kid``)."""
+
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return cls(kid=secrets.token_urlsafe(32), private_key=key)
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public key as Okta publishes it: ``kty``, ``alg``, ``kid``, ``use``, ``e``, ``n``."""
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        return {"kty": "RSA", "alg": "RS256", "kid": self.kid, "use": "sig", "e": jwk["e"], "n": jwk["n"]}
+
+
+class KeySet:
+    """The keys of one authorization server. Thread-safe; the last key is the signing key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: list[SigningKey] = [SigningKey.generate()]
+
+    @property
+    def current(self) -> SigningKey:
+        with self._lock:
+            return self._keys[-1]
+
+    @property
+    def kids(self) -> list[str]:
+        with self._lock:
+            return [key.kid for key in self._keys]
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The JSON Web Key Set served at ``{issuer}/v1/keys`` (newest key first, like Okta)."""
+        with self._lock:
+            keys = list(reversed(self._keys))
+        return {"keys": [key.public_jwk() for key in keys]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Sign ``claims`` with the current key: RS256, header ``{"kid", "alg"}``, no ``typ``."""
+        key = self.current
+        return jwt.encode(
+            claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None}
+        )
+
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token signed by one of these keys, or ``None`` (expiry not checked)."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return None
+        with self._lock:
+            key = next((k for k in self._keys if k.kid == kid), None)
+        if key is None:
+            return None
+        try:
+            return jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=["RS256"],
+                options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return None
+
+    def rotate(self) -> str:
+        """Add a new key, sign from now on with it, keep the old ones published; return its kid."""
+        key = SigningKey.generate()
+        with self._lock:
+            self._keys.append(key)
+        return key.kid
+
+    def retire_old(self) -> list[str]:
+        """Stop publishing every key except the current one; return the retired kids."""
+        with self._lock:
+            retired = [key.kid for key in self._keys[:-1]]
+            self._keys = self._keys[-1:]
+        return retired

@@ -1,0 +1,76 @@
+"""oauthlib's ``Server`` wired for one authorization server of the local tenant.
+
+oauthlib's pre-configured :class:`oauthlib.oauth2.Server` provides the authorization,
+token, introspection, revocation and resource endpoints and every grant. This module
+plugs the Okta specifics into oauthlib's extension points only:
+
+- the request validator (``validator.py``) answers its questions from the tenant;
+- ``token_generator`` / ``refresh_token_generator`` / ``token_expires_in`` shape tokens;
+- token modifiers add ``id_token`` and drop refresh tokens Okta would not issue;
+- custom validators check PKCE's method and the RFC 8707 ``resource`` parameter;
+- the PKCE table holds S256 only, so ``plain`` is never accepted.
+"""
+
+from __future__ import annotations
+
+from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
+
+from . import errors
+from .state import OktaState
+from .tokens import access_token_generator, id_token_modifier, refresh_token_generator, token_lifetime
+from .validator import OktaRequestValidator
+
+__all__ = ["build_oauth_server"]
+
+
+def _s256_or_okta_error(verifier: str, challenge: str) -> bool:
+    """oauthlib's S256 check; a mismatch raises Okta's ``invalid_grant "PKCE verification failed."``."""
+    if not code_challenge_method_s256(verifier, challenge):
+        raise errors.pkce_failed()
+    return True
+
+
+def build_oauth_server(state: OktaState, server_id: str) -> Server:
+    """An oauthlib ``Server`` issuing Okta-shaped tokens for the authorization server ``server_id``."""
+    validator = OktaRequestValidator(state, server_id)
+    server = Server(
+        validator,
+        token_expires_in=lambda request: token_lifetime(state, request),
+        token_generator=access_token_generator(state, server_id),
+        refresh_token_generator=refresh_token_generator,
+    )
+
+    # PKCE: S256 only (an instance attribute shadowing oauthlib's class-level table).
+    server.auth_grant._code_challenge_methods = {"S256": _s256_or_okta_error}
+
+    def check_pkce_method(request) -> dict:
+        if request.code_challenge is not None and request.code_challenge_method != "S256":
+            raise errors.pkce_method_unsupported(request)
+        return {}
+
+    def check_resource(request) -> dict:
+        resource = request.resource
+        if resource and state.tenant.resource_parameter:
+            audience = state.server(server_id).audience
+            if resource != audience:
+                raise errors.invalid_target(audience, request)
+        return {}
+
+    server.auth_grant.custom_validators.pre_auth.extend([check_pkce_method, check_resource])
+    for grant in (server.auth_grant, server.credentials_grant, server.refresh_grant):
+        grant.custom_validators.post_token.append(check_resource)
+
+    def drop_unwanted_refresh_token(token: dict, token_handler, request) -> dict:
+        """Okta issues a refresh token only for ``offline_access`` on an app allowed the grant."""
+        if "refresh_token" in token and not (
+            "offline_access" in (request.scopes or [])
+            and "refresh_token" in request.client.grant_types
+        ):
+            del token["refresh_token"]
+        return token
+
+    for grant in (server.auth_grant, server.refresh_grant):
+        grant.register_token_modifier(id_token_modifier(state, server_id))
+        grant.register_token_modifier(drop_unwanted_refresh_token)
+    return server

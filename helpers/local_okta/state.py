@@ -1,0 +1,143 @@
+"""What the running local Okta holds at any moment: tenant, keys, codes, refresh tokens.
+
+:class:`OktaState` is shared by the HTTP app (``app.py``), the oauthlib request validator
+(``validator.py``) and the Python API (``LocalOkta``). The tenant is replaced as a whole
+when a scenario is switched (readers take one reference per request, so they never see
+half a change); codes, refresh tokens and revocations live in a :class:`Store` behind a lock.
+
+The org authorization server has the id :data:`ORG_SERVER` (an empty string, which can
+never be a path segment, so ``/oauth2/{id}/...`` can never reach it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .keys import KeySet
+from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant, apply_scenario
+
+__all__ = ["ORG_SERVER", "CodeRecord", "OktaState", "RefreshRecord", "Store"]
+
+ORG_SERVER = ""
+
+#: Authorization codes live this long (seconds), like Okta's.
+CODE_LIFETIME = 300
+
+
+@dataclass
+class CodeRecord:
+    """An issued authorization code and everything the token exchange must check against."""
+
+    server_id: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    login: str
+    auth_time: int
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    expires_at: float
+
+
+@dataclass
+class RefreshRecord:
+    """An opaque refresh token's grant: who, which client, which scopes, until when."""
+
+    server_id: str
+    client_id: str
+    scopes: list[str]
+    login: str
+    auth_time: int
+    issued_at: int
+    expires_at: float | None
+
+
+@dataclass
+class Store:
+    """Codes, refresh tokens and revoked access-token ids, behind one lock."""
+
+    codes: dict[str, CodeRecord] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
+    revoked_jtis: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take_code(self, code: str) -> CodeRecord | None:
+        """Remove and return a code: a code is spent by its first use, valid or not."""
+        with self.lock:
+            return self.codes.pop(code, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.codes.clear()
+            self.refresh_tokens.clear()
+            self.revoked_jtis.clear()
+
+
+class OktaState:
+    """The mutable state of one local Okta org."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        #: the tenant as configured (secrets filled in); what ``.env`` would hold is read from it
+        self.configured: Tenant = tenant.with_generated_secrets()
+        #: the tenant the server enforces (``configured`` with the scenario applied)
+        self.tenant: Tenant = apply_scenario(self.configured, None)
+        self.scenario: str | None = None
+        self.base_url: str = "http://127.0.0.1"
+        self.keys: dict[str, KeySet] = {ORG_SERVER: KeySet()}
+        for server in self.configured.authorization_servers:
+            self.keys[server.id] = KeySet()
+        self.store = Store()
+        self.request_counts: Counter[str] = Counter()
+        self.access_token_lifetime: int | None = None
+        self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
+
+    # -- scenario ------------------------------------------------------------------------
+
+    def set_scenario(self, name: str | None) -> None:
+        self.tenant = apply_scenario(self.configured, name)  # raises on an unknown name
+        self.scenario = name
+
+    # -- authorization servers -----------------------------------------------------------
+
+    def issuer(self, server_id: str) -> str:
+        if server_id == ORG_SERVER:
+            return self.base_url
+        return f"{self.base_url}/oauth2/{server_id}"
+
+    def endpoint(self, server_id: str, name: str) -> str:
+        """``{issuer}/v1/{name}`` for a custom server, ``{base}/oauth2/v1/{name}`` for the org's."""
+        if server_id == ORG_SERVER:
+            return f"{self.base_url}/oauth2/v1/{name}"
+        return f"{self.issuer(server_id)}/v1/{name}"
+
+    def server(self, server_id: str) -> AuthorizationServer | None:
+        """The authorization server as the tenant holds it now (the org server is synthesised)."""
+        tenant = self.tenant
+        if server_id == ORG_SERVER:
+            return _org_server(tenant, self.base_url)
+        return tenant.server(server_id)
+
+
+def _org_server(tenant: Tenant, base_url: str) -> AuthorizationServer:
+    """The org authorization server: issues tokens for Okta's own APIs, ``aud`` = the org URL."""
+    return AuthorizationServer(
+        id=ORG_SERVER,
+        name="Org Authorization Server",
+        audience=base_url,
+        scopes=[Scope(name, metadata_publish=True) for name in tenant.org_scopes],
+        policies=[
+            AccessPolicy(
+                "Okta org",
+                assigned_to=tuple(app.label for app in tenant.apps),
+                rules=[PolicyRule("Any", ("authorization_code", "client_credentials"))],
+            )
+        ],
+    )
+
+
+def now() -> int:
+    return int(time.time())

@@ -1,0 +1,276 @@
+"""The local Okta's misconfiguration scenarios (what a learner sees) and signing key rotation.
+
+One server per module; every test switches the scenario back off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+import requests
+
+from helpers.local_okta import SCENARIOS, start_local_okta
+from helpers.local_okta.signin import sign_in
+
+POLICY_FAILED = {
+    "error": "access_denied",
+    "error_description": "Policy evaluation failed for this request, please check the policy configurations.",
+}
+NOT_CONFIGURED = {
+    "error": "invalid_scope",
+    "error_description": "One or more scopes are not configured for the authorization server resource.",
+}
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(name="test-local-okta-scenarios")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_scenario(okta):
+    okta.set_scenario(None)
+    yield
+    okta.set_scenario(None)
+
+
+def token_request(okta, scope="calculator.add", label="write_service", token_endpoint=None, creds=None):
+    creds = creds or okta.clients[label]
+    return requests.post(
+        token_endpoint or okta.token_endpoint,
+        auth=(creds.client_id, creds.client_secret),
+        data={"grant_type": "client_credentials", "scope": scope},
+        timeout=10,
+    )
+
+
+def discovered_token_endpoint(settings) -> str:
+    """What a client does with ``.env``: find the token endpoint in the issuer's metadata."""
+    url = settings.issuer + "/.well-known/oauth-authorization-server"
+    return requests.get(url, timeout=10).json()["token_endpoint"]
+
+
+def verify_with_settings(token: str, settings):
+    """The resource server's check, configured from ``.env`` (FastMCP's JWTVerifier)."""
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    verifier = JWTVerifier(jwks_uri=settings.jwks_uri, issuer=settings.issuer, audience=settings.audience)
+    return asyncio.run(verifier.verify_token(token))
+
+
+def test_scenarios_are_documented():
+    assert set(SCENARIOS) == {
+        "no_custom_scope", "undefined_scope", "policy_not_assigned", "rule_without_client_credentials",
+        "app_without_client_credentials", "wrong_client_secret", "org_authorization_server",
+        "audience_mismatch", "jwks_from_other_server", "redirect_uri_not_registered",
+    }
+    for scenario in SCENARIOS.values():
+        assert scenario.mistake and scenario.symptom and scenario.fix
+        assert (scenario.tenant is None) != (scenario.settings is None)
+
+
+def test_unknown_scenario_is_refused(okta):
+    with pytest.raises(ValueError, match="Unknown scenario 'typo'"):
+        okta.set_scenario("typo")
+    assert okta.scenario is None
+    assert token_request(okta).status_code == 200
+
+
+def test_correct_setup_works_end_to_end(okta):
+    settings = okta.settings()
+    token = token_request(okta, "calculator.add calculator.subtract",
+                          token_endpoint=discovered_token_endpoint(settings), creds=settings.m2m_client)
+    assert token.status_code == 200
+    access = verify_with_settings(token.json()["access_token"], settings)
+    assert access is not None and access.scopes == ["calculator.add", "calculator.subtract"]
+
+
+def test_no_custom_scope(okta):
+    okta.set_scenario("no_custom_scope")
+    response = token_request(okta)
+    assert (response.status_code, response.json()) == (400, NOT_CONFIGURED)
+    supported = requests.get(okta.metadata_url, timeout=10).json()["scopes_supported"]
+    assert not any(scope.startswith("calculator.") for scope in supported)
+    okta.set_scenario(None)
+    assert token_request(okta).status_code == 200
+
+
+def test_undefined_scope(okta):
+    okta.set_scenario("undefined_scope")
+    assert token_request(okta, "calculator.add").status_code == 200
+    response = token_request(okta, "calculator.add calculator.subtract")
+    assert (response.status_code, response.json()) == (400, NOT_CONFIGURED)
+
+
+def test_policy_not_assigned(okta):
+    okta.set_scenario("policy_not_assigned")
+    response = token_request(okta)
+    assert (response.status_code, response.json()) == (401, POLICY_FAILED)
+
+
+def test_rule_without_client_credentials(okta):
+    okta.set_scenario("rule_without_client_credentials")
+    for label in ("write_service", "read_service", "web"):
+        response = token_request(okta, label=label)
+        assert (response.status_code, response.json()) == (401, POLICY_FAILED)
+
+
+def test_app_without_client_credentials(okta):
+    okta.set_scenario("app_without_client_credentials")
+    response = token_request(okta)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "The client is not authorized to use the provided grant type. "
+        "Configured grant types: [authorization_code].",
+    }
+
+
+def test_wrong_client_secret(okta):
+    stale = okta.clients["write_service"]
+    okta.set_scenario("wrong_client_secret")
+    assert okta.clients["write_service"] == stale  # .env still holds the old secret
+    assert okta.settings().m2m_client == stale
+    response = token_request(okta)
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed. Either the client or the client credentials are invalid.",
+    }
+    okta.set_scenario(None)
+    assert token_request(okta).status_code == 200
+
+
+def test_org_authorization_server(okta):
+    okta.set_scenario("org_authorization_server")
+    settings = okta.settings()
+    assert settings.issuer == okta.url and "/oauth2/" not in settings.issuer
+    assert settings.jwks_uri == f"{okta.url}/oauth2/v1/keys"
+    token_endpoint = discovered_token_endpoint(settings)
+    assert token_endpoint == f"{okta.url}/oauth2/v1/token"
+    response = token_request(okta, token_endpoint=token_endpoint, creds=settings.m2m_client)
+    assert (response.status_code, response.json()) == (400, NOT_CONFIGURED)
+    # a user token from the org server is for Okta, not for the calculator
+    web, user = okta.clients["web"], okta.users[0]
+    url = f"{okta.url}/oauth2/v1/authorize?" + urlencode({
+        "client_id": web.client_id, "response_type": "code", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s",
+    })
+    code = sign_in(url, user.login, user.password).split("code=")[1].split("&")[0]
+    token = requests.post(token_endpoint, auth=(web.client_id, web.client_secret), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:8765/callback",
+    }, timeout=10).json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == claims["aud"] == okta.url
+    calculator_settings = okta.settings().__class__(
+        mode="local", issuer=okta.issuer, audience=okta.audience, jwks_uri=okta.jwks_uri
+    )
+    assert verify_with_settings(token, calculator_settings) is None
+
+
+def test_audience_mismatch(okta):
+    okta.set_scenario("audience_mismatch")
+    settings = okta.settings()
+    assert settings.audience == "api://default" != okta.audience
+    response = token_request(okta, creds=settings.m2m_client)
+    assert response.status_code == 200  # Okta issues the token...
+    token = response.json()["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == okta.audience
+    assert verify_with_settings(token, settings) is None  # ...the resource server refuses it
+
+
+def test_jwks_from_other_server(okta):
+    okta.set_scenario("jwks_from_other_server")
+    settings = okta.settings()
+    assert settings.jwks_uri == f"{okta.url}/oauth2/other/v1/keys"
+    token = token_request(okta, creds=settings.m2m_client).json()["access_token"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    other_kids = [key["kid"] for key in requests.get(settings.jwks_uri, timeout=10).json()["keys"]]
+    assert other_kids and kid not in other_kids
+    assert verify_with_settings(token, settings) is None
+    with pytest.raises(jwt.PyJWKClientError):
+        jwt.PyJWKClient(settings.jwks_uri).get_signing_key_from_jwt(token)
+
+
+def test_redirect_uri_not_registered(okta):
+    okta.set_scenario("redirect_uri_not_registered")
+    url = okta.authorization_endpoint + "?" + urlencode({
+        "client_id": okta.clients["web"].client_id, "response_type": "code", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s",
+    })
+    response = requests.get(url, allow_redirects=False, timeout=10)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "must be a Login redirect URI in the client app settings" in response.text
+    okta.set_scenario(None)
+    assert requests.get(url, allow_redirects=False, timeout=10).status_code == 200
+
+
+def test_other_authorization_server_has_its_own_keys_and_issuer(okta):
+    other_issuer = okta.issuer_for("other")
+    doc = requests.get(f"{other_issuer}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert doc["issuer"] == other_issuer and doc["jwks_uri"] == f"{other_issuer}/v1/keys"
+    default_kids = {k["kid"] for k in requests.get(okta.jwks_uri, timeout=10).json()["keys"]}
+    other_kids = {k["kid"] for k in requests.get(doc["jwks_uri"], timeout=10).json()["keys"]}
+    assert default_kids.isdisjoint(other_kids)
+
+
+# -- key rotation --------------------------------------------------------------------------
+
+
+def _verify_pyjwt(okta, token):
+    key = jwt.PyJWKClient(okta.jwks_uri, cache_jwk_set=False).get_signing_key_from_jwt(token)
+    return jwt.decode(token, key, algorithms=["RS256"], audience=okta.audience, issuer=okta.issuer)
+
+
+def test_key_rotation_publishes_both_then_retires_the_old(okta):
+    old_token = token_request(okta).json()["access_token"]
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+
+    new_kid = okta.rotate_keys()
+    assert new_kid != old_kid
+    published = [key["kid"] for key in requests.get(okta.jwks_uri, timeout=10).json()["keys"]]
+    assert set(published) == {old_kid, new_kid}
+    assert okta.signing_kids() == [old_kid, new_kid]
+
+    new_token = token_request(okta).json()["access_token"]
+    assert jwt.get_unverified_header(new_token)["kid"] == new_kid
+    assert _verify_pyjwt(okta, old_token)["cid"] == _verify_pyjwt(okta, new_token)["cid"]
+    assert verify_with_settings(old_token, okta.settings()) is not None
+    assert verify_with_settings(new_token, okta.settings()) is not None
+
+    assert okta.retire_old_keys() == [old_kid]
+    published = [key["kid"] for key in requests.get(okta.jwks_uri, timeout=10).json()["keys"]]
+    assert published == [new_kid]
+    assert _verify_pyjwt(okta, new_token)["scp"] == ["calculator.add"]
+    with pytest.raises(jwt.PyJWKClientError):
+        _verify_pyjwt(okta, old_token)
+    assert verify_with_settings(old_token, okta.settings()) is None
+    assert verify_with_settings(new_token, okta.settings()) is not None
+
+
+def test_rotation_of_one_server_leaves_the_others_alone(okta):
+    before = okta.signing_kids("other")
+    okta.rotate_keys("default")
+    assert okta.signing_kids("other") == before
+    okta.retire_old_keys("default")
+    assert len(okta.signing_kids("default")) == 1
+
+
+def test_jwks_fetches_are_counted(okta):
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    tokens = [token_request(okta).json()["access_token"] for _ in range(3)]
+    okta.request_counts.clear()
+
+    async def verify_all():
+        verifier = JWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
+        return [await verifier.verify_token(token) for token in tokens]
+
+    assert all(asyncio.run(verify_all()))
+    assert okta.request_counts["keys"] == 1  # one fetch, then the verifier's cache
+    assert okta.request_counts["token"] == 0
