@@ -6,7 +6,6 @@ what is wrong with its token.
 """
 
 import asyncio
-import base64
 import json
 import time
 import uuid
@@ -22,7 +21,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from helpers import background
+from helpers.bad_tokens import alg_none, bad_tokens, hs256_with_public_key, tamper, typical_claims
 from helpers.calculator import start_calculator
+from helpers.local_okta import start_local_okta
 from helpers.settings import ConfigurationError
 from helpers.verification import OktaJWTVerifier, Protection
 
@@ -83,10 +84,6 @@ class JwksIssuer:
 DROP = object()
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 @pytest.fixture(scope="module")
 def issuer():
     issuer = JwksIssuer()
@@ -125,26 +122,17 @@ def result_of(response):
 # --- the matrix of bad tokens and bad requests ----------------------------------------------
 
 def forged_alg_none(issuer):
-    header = b64(json.dumps({"alg": "none", "kid": issuer.keys[0][0]}).encode())
-    return f"{header}.{b64(json.dumps(issuer.claims()).encode())}."
+    return alg_none(issuer.claims(), issuer.keys[0][0])
 
 
-def hs256_with_public_key(issuer):
+def hs256_forgery(issuer):
     kid, key = issuer.keys[0]
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    header = b64(json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}).encode())
-    payload = b64(json.dumps(issuer.claims()).encode())
-    import hashlib
-    import hmac
-    signature = hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64(signature)}"
+    return hs256_with_public_key(issuer.claims(), kid, public_pem)
 
 
 def tampered_payload(issuer):
-    header, payload, signature = issuer.token(scp=["calculator.add"]).split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["scp"] = ["calculator.add", "calculator.subtract", "admin"]
-    return f"{header}.{b64(json.dumps(claims).encode())}.{signature}"
+    return tamper(issuer.token(scp=["calculator.add"]), scp=["calculator.add", "calculator.subtract", "admin"])
 
 
 def tampered_signature(issuer):
@@ -173,7 +161,7 @@ BAD_TOKENS = {
     "tampered payload": tampered_payload,
     "tampered signature": tampered_signature,
     "alg none": forged_alg_none,
-    "HS256 signed with the public key": hs256_with_public_key,
+    "HS256 signed with the public key": hs256_forgery,
     "RS512 instead of RS256": lambda i: i.token(algorithm="RS512"),
     "unknown kid": lambda i: i.token(headers={"kid": "not-a-published-key"}),
     "attacker key with a real kid": attacker_key_with_real_kid,
@@ -412,3 +400,31 @@ async def test_fastmcp_client_with_a_token_gets_get_me_without_the_token(calcula
     assert me["issued_at"] == "2026-09-21T14:13:20Z"
     assert me["token_id"] == "AT.test"
     assert token not in json.dumps(me)
+
+
+# --- the bad tokens notebook 03 shows, against the local authorization server ---------------------
+
+def test_notebook_bad_tokens_are_refused_by_a_calculator_behind_the_local_server():
+    okta = start_local_okta(name="test-bad-tokens-okta")
+    server = start_calculator(Protection.from_settings(okta.settings()), name="test-bad-tokens-calculator")
+    try:
+        claims = typical_claims(issuer=okta.issuer, audience=okta.audience, client_id="0oa1calcwritesvc7kpz",
+                                scopes=["calculator.add", "calculator.subtract"])
+        assert post(server.mcp_url, call("add", a=1, b=2), token=okta.sign_token(claims)).status_code == 200
+        cases = bad_tokens(okta.sign_token, kid=okta.signing_kids()[-1], public_key_pem=okta.public_key_pem(),
+                           claims=claims, web_client_id=okta.clients["web"].client_id)
+        assert len(cases) == 10
+        for case in cases:
+            response = post(server.mcp_url, call("add", a=1, b=2), token=case.token)
+            assert response.status_code == 401, case.name
+            assert 'error="invalid_token"' in response.headers["www-authenticate"], case.name
+    finally:
+        server.stop()
+        okta.stop()
+
+
+def test_tamper_keeps_the_signature_and_changes_the_claims(issuer):
+    token = issuer.token(scp=["calculator.add"])
+    edited = tamper(token, scp=["admin"])
+    assert edited.split(".")[2] == token.split(".")[2]
+    assert jwt.decode(edited, options={"verify_signature": False})["scp"] == ["admin"]

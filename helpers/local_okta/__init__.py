@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+
 from .. import background
 from ..settings import ClientCredentials, Settings
 from .app import build_app
@@ -199,6 +202,20 @@ class LocalOkta:
     def retire_old_keys(self, server_id: str = "default") -> list[str]:
         """Stop publishing all but the newest key; the retired kids."""
         return self._state.keys[server_id].retire_old()
+
+    def sign_token(self, claims: dict, server_id: str = "default", headers: dict | None = None) -> str:
+        """Sign arbitrary ``claims`` with this server's current key: RS256, header ``kid``.
+
+        For demonstrations and tests only (notebook 03 forges expired, mis-addressed and
+        claim-less tokens with it). A real Okta never signs what a caller asks it to.
+        """
+        key = self._state.keys[server_id].current
+        return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None, **(headers or {})})
+
+    def public_key_pem(self, server_id: str = "default") -> bytes:
+        """The current signing key's public half as PEM (what an attacker can read from the JWKS)."""
+        public_key = self._state.keys[server_id].current.private_key.public_key()
+        return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def signing_kids(self, server_id: str = "default") -> list[str]:
         """The published key ids, oldest first (the last one signs)."""
