@@ -21,8 +21,10 @@ way the MCP authorization spec asks: HTTP 403 with
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +54,11 @@ class OktaJWTVerifier(JWTVerifier):
 
     ``verify_token`` returns the verified token, or ``None`` for any token that must be
     refused; FastMCP then answers HTTP 401 ``invalid_token``.
+
+    A verified token is remembered (by its SHA-256, up to ``cache_size`` tokens) until its
+    ``exp``, so a client that sends the same token again costs no RSA verification. Like
+    the JWKS cache FastMCP keeps for an hour, this means a token signed with a key that is
+    retired meanwhile stays accepted until it expires.
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class OktaJWTVerifier(JWTVerifier):
         leeway_seconds: float = 30.0,
         verify_timeout_seconds: float = 3.0,
         jwks_refresh_interval: float = 30.0,
+        cache_size: int = 4096,
         base_url: str | None = None,
     ) -> None:
         for name, value in (("issuer", issuer), ("audience", audience), ("jwks_uri", jwks_uri)):
@@ -81,15 +89,34 @@ class OktaJWTVerifier(JWTVerifier):
         )
         self.leeway_seconds = leeway_seconds
         self.verify_timeout_seconds = verify_timeout_seconds
+        self.cache_size = cache_size
+        self._verified: OrderedDict[bytes, AccessToken] = OrderedDict()
 
     async def load_access_token(self, token: str) -> AccessToken | None:
+        key = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(key)
+        if cached is not None:
+            if cached.expires_at is not None and cached.expires_at > time.time():
+                return cached
+            self._verified.pop(key, None)
         # A JWKS endpoint that accepts the connection and never answers would otherwise hold
         # the request for httpx's 10 s timeout; the caller gets 401 quickly instead.
         with anyio.move_on_after(self.verify_timeout_seconds):
             verified = await super().load_access_token(token)
-            return verified if verified is not None and self._claims_acceptable(verified.claims) else None
+            if verified is None or not self._claims_acceptable(verified.claims):
+                return None
+            self._remember(key, verified)
+            return verified
         self.logger.warning("Token verification gave up after %.1f s (JWKS unreachable?)", self.verify_timeout_seconds)
         return None
+
+    def _remember(self, key: bytes, verified: AccessToken) -> None:
+        """Keep a verified token until it expires, so its next request skips the RSA work."""
+        if self.cache_size <= 0:
+            return
+        self._verified[key] = verified
+        while len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
 
     def _claims_acceptable(self, claims: Mapping[str, Any]) -> bool:
         missing = [name for name in REQUIRED_CLAIMS if name not in claims]

@@ -428,3 +428,36 @@ def test_tamper_keeps_the_signature_and_changes_the_claims(issuer):
     edited = tamper(token, scp=["admin"])
     assert edited.split(".")[2] == token.split(".")[2]
     assert jwt.decode(edited, options={"verify_signature": False})["scp"] == ["admin"]
+
+
+# --- the verified-token cache ----------------------------------------------------------------------
+
+async def test_a_verified_token_is_remembered_until_it_expires(issuer, monkeypatch):
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    calls = []
+    original = JWTVerifier.load_access_token
+
+    async def counting(self, token):
+        calls.append(token)
+        return await original(self, token)
+
+    monkeypatch.setattr(JWTVerifier, "load_access_token", counting)
+    verifier = issuer.protection().verifier()
+    token = issuer.token(exp=now() + 2)
+    assert await verifier.verify_token(token) is not None
+    assert await verifier.verify_token(token) is not None
+    assert len(calls) == 1  # the second request cost no RSA verification
+    await asyncio.sleep(2.1)
+    assert await verifier.verify_token(token) is None  # expired: verified again, and refused
+    assert len(calls) == 2
+
+
+async def test_the_cache_is_bounded_and_never_remembers_a_refusal(issuer):
+    verifier = issuer.protection().verifier()
+    verifier.cache_size = 3
+    for _ in range(5):
+        assert await verifier.verify_token(issuer.token()) is not None
+    assert len(verifier._verified) == 3
+    assert await verifier.verify_token(issuer.token(aud="api://default")) is None
+    assert len(verifier._verified) == 3
