@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud")
+MAX_TOKEN_CHARS = 16_384
 
 
 class OktaJWTVerifier(JWTVerifier):
@@ -93,6 +94,9 @@ class OktaJWTVerifier(JWTVerifier):
         self._verified: OrderedDict[bytes, AccessToken] = OrderedDict()
 
     async def load_access_token(self, token: str) -> AccessToken | None:
+        if len(token) > MAX_TOKEN_CHARS:  # Okta's are ~1 KB; don't hash or parse megabytes
+            self.logger.info("Bearer token rejected: longer than %d characters", MAX_TOKEN_CHARS)
+            return None
         key = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(key)
         if cached is not None:
