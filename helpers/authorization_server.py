@@ -32,6 +32,11 @@ class AuthorizationServer:
     def is_local(self) -> bool:
         return self.local is not None
 
+    def stop(self) -> None:
+        """Stop the local server if this notebook started one; a real tenant is left alone."""
+        if self.local is not None:
+            self.local.stop()
+
     def describe(self) -> str:
         """One line for a notebook: which server, without secrets or ports."""
         if self.local is not None:

@@ -52,3 +52,20 @@ def test_run_all_twice_in_one_kernel(path):
     outputs = [o for cell in twice.cells for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("Checkpoint passed" in o.get("text", "") for o in outputs) == 2
+
+
+def test_all_notebooks_in_one_kernel_leave_nothing_running():
+    """Every notebook, one after another in one kernel, then: no server, thread or port left."""
+    combined = nbformat.v4.new_notebook(metadata=nbformat.read(NOTEBOOKS[0], as_version=4).metadata)
+    for path in NOTEBOOKS:
+        combined.cells += [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    combined.cells.append(nbformat.v4.new_code_cell(
+        "import threading\n"
+        "from helpers import background\n"
+        "print('running:', background.running())\n"
+        "print('threads:', sorted(t.name for t in threading.enumerate() if t.name.startswith('helpers-server-')))\n"
+    ))
+    client = NotebookClient(combined, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS[0].parent)}})
+    client.execute()
+    report = combined.cells[-1].outputs[0]["text"]
+    assert report == "running: {}\nthreads: []\n"
