@@ -1,0 +1,341 @@
+"""The Okta setup checks: all pass on the correct setup, each misconfiguration gets the right
+diagnosis and console fix, network trouble is a failed check (never a traceback), and the CLI."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from helpers import local_okta
+from helpers.local_okta import SCENARIOS, start_local_okta
+from helpers.okta_checks import CheckReport, Status, check_scenario, run_checks
+from helpers.okta_checks.__main__ import main
+from helpers.settings import ClientCredentials, Settings
+
+CHECK_NAMES = [
+    "issuer", "metadata", "metadata_issuer", "jwks_uri", "jwks", "grant_types", "scopes",
+    "token:calculator.add", "token:calculator.subtract", "token_claims", "verification", "redirect_uri",
+]
+SECRET = "do-not-print-this-secret-1234567890"
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(name="test-okta-checks")
+    yield server
+    server.stop()
+
+
+def okta_settings(issuer: str, **changes) -> Settings:
+    values = dict(
+        mode="okta", issuer=issuer, audience="https://calculator-mcp-server.example.com",
+        m2m_client=ClientCredentials("0oa1service", SECRET), web_client=ClientCredentials("0oa1web", SECRET),
+    )
+    values.update(changes)
+    return Settings(**values)
+
+
+def secrets_of(okta) -> list[str]:
+    return [c.client_secret for c in okta.clients.values() if c.client_secret]
+
+
+def report_text(report: CheckReport) -> str:
+    return report.text() + report.diagnosis() + repr([vars(r) for r in report])
+
+
+# -- the correct setup ---------------------------------------------------------------------
+
+
+def test_correct_setup_passes_every_check_without_warnings(okta):
+    report = run_checks(okta.settings())
+    assert report.names == CHECK_NAMES
+    assert [r.name for r in report if r.status is not Status.PASS] == []
+    assert report.ok and report.all_passed and report.first_failure is None
+    assert all(r.fix is None for r in report)
+    text = report_text(report)
+    assert "eyJ" not in text  # no token, not even a masked one
+    assert not any(secret in text for secret in secrets_of(okta))
+    assert report.table().count("✅") == len(CHECK_NAMES)
+    assert report.summary() == "12 passed"
+
+
+def test_every_other_registered_redirect_uri_passes_and_an_unknown_one_fails(okta):
+    assert run_checks(okta.settings(), redirect_uri="http://localhost:8765/callback")["redirect_uri"].passed
+    result = run_checks(okta.settings(), redirect_uri="https://gateway.example.com/callback")["redirect_uri"]
+    assert result.failed and "Sign-in redirect URIs" in result.fix
+    assert "https://gateway.example.com/callback" in result.fix
+
+
+def test_a_scope_that_does_not_exist_is_diagnosed_per_scope(okta):
+    report = run_checks(okta.settings(), scopes=["calculator.add", "calculator.multiply"])
+    assert report["scopes"].status is Status.WARN and "calculator.multiply" in report["scopes"].seen
+    assert report["token:calculator.add"].passed
+    failure = report.first_failure
+    assert failure.name == "token:calculator.multiply" and "invalid_scope" in failure.seen
+    assert "Scopes > Add Scope: Name calculator.multiply" in failure.fix
+    assert report["token_claims"].passed and report["verification"].passed  # checked with the token it got
+
+
+# -- each misconfiguration: the right failing check, the right console fix -------------------
+
+EXPECTED = {
+    # scenario: (first failing check, words in what was seen, words in the fix)
+    "no_custom_scope": ("token:calculator.add", ["invalid_scope", "no scope named calculator.add"],
+                        ["Security > API > Authorization Servers", "Scopes > Add Scope", "calculator.add"]),
+    "undefined_scope": ("token:calculator.subtract", ["invalid_scope", "calculator.subtract"],
+                        ["Scopes > Add Scope", "calculator.subtract"]),
+    "policy_not_assigned": ("token:calculator.add", ["access_denied", "Policy evaluation failed"],
+                            ["Access Policies", "Add Policy", "Assigned to clients"]),
+    "rule_without_client_credentials": ("token:calculator.add", ["access_denied", "Policy evaluation failed"],
+                                        ["Access Policies", "IF Grant type is: check Client Credentials"]),
+    "app_without_client_credentials": ("token:calculator.add", ["unauthorized_client"],
+                                       ["Applications > Applications", "Grant type: check Client Credentials"]),
+    "wrong_client_secret": ("token:calculator.add", ["invalid_client"],
+                            ["Client secret", "M2M_CLIENT_SECRET"]),
+    "org_authorization_server": ("issuer", ["no /oauth2/", "org authorization server", "Okta's own APIs only"],
+                                 ["Security > API > Authorization Servers", "Issuer URI", "OAUTH_ISSUER"]),
+    "audience_mismatch": ("token_claims", ["aud is 'https://calculator-mcp-server.example.com'", "api://default"],
+                          ["Audience", "OAUTH_AUDIENCE"]),
+    "jwks_from_other_server": ("jwks_uri", ["/oauth2/other/v1/keys", "/oauth2/default/v1/keys"],
+                               ["Remove OAUTH_JWKS_URI"]),
+    "redirect_uri_not_registered": ("redirect_uri", ["no redirect", "must be a Login redirect URI"],
+                                    ["Sign-in redirect URIs", "http://127.0.0.1:8765/callback"]),
+}
+
+
+def test_every_scenario_has_an_expectation():
+    assert set(EXPECTED) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_fails_with_the_right_diagnosis(okta, scenario):
+    name, seen_words, fix_words = EXPECTED[scenario]
+    report = check_scenario(okta, scenario)
+    assert okta.scenario is None  # switched off again
+    assert not report.ok
+    failure = report.first_failure
+    assert failure.name == name, report.text()
+    for words in seen_words:
+        assert words in failure.seen
+    for words in fix_words:
+        assert words in failure.fix
+    assert failure.fix in report.diagnosis()
+    assert not any(secret in report_text(report) for secret in secrets_of(okta))
+
+
+def test_checks_that_cannot_run_say_which_failure_stopped_them(okta):
+    report = check_scenario(okta, "org_authorization_server")
+    skipped = [r for r in report if r.status is Status.SKIPPED]
+    assert [r.name for r in skipped] == CHECK_NAMES[1:]
+    assert {r.blocked_by for r in skipped} == {"issuer"}
+    assert all("Issuer is a custom authorization server" in r.seen for r in skipped)
+
+    report = check_scenario(okta, "wrong_client_secret")
+    assert report["token_claims"].status is Status.SKIPPED
+    assert report["token_claims"].blocked_by == "token:calculator.add"
+    assert report["redirect_uri"].passed  # independent of the service app
+
+
+def test_audience_mismatch_also_fails_the_servers_own_verification(okta):
+    report = check_scenario(okta, "audience_mismatch")
+    assert report["verification"].failed and "aud is not OAUTH_AUDIENCE" in report["verification"].seen
+
+
+def test_missing_clients_are_named(okta):
+    settings = okta.settings()
+    report = run_checks(Settings(**{**vars(settings), "m2m_client": None, "web_client": None}))
+    assert report["token:calculator.add"].failed and "M2M_CLIENT_ID" in report["token:calculator.add"].seen
+    assert report["redirect_uri"].status is Status.WARN and "CLIENT_ID" in report["redirect_uri"].seen
+
+
+# -- malformed issuers and network trouble: a failed check, never an exception ---------------
+
+
+@pytest.mark.parametrize("issuer, words", [
+    ("not a url", "not a well-formed"),
+    ("https://", "not a well-formed"),
+    ("ftp://dev-1.okta.com/oauth2/default", "not a well-formed"),
+    ("https://dev-1.okta.com:port/oauth2/default", "not a well-formed"),
+    ("http://dev-1.okta.com/oauth2/default", "https:// only"),
+    ("https://dev-1.okta.com/oauth2/default/", "ends with '/'"),
+    ("https://dev-1.okta.com/oauth2/v1/token", "org authorization server"),
+    ("https://dev-1.okta.com/oauth2/default/v1/token", "not its issuer"),
+    ("https://dev-1.okta.com/api/v1", "not an Okta custom authorization server"),
+    (None, "no issuer"),
+])
+def test_malformed_issuer_fails_the_first_check(issuer, words):
+    report = run_checks(okta_settings(issuer), timeout=0.5)
+    assert report.first_failure.name == "issuer" and words in report["issuer"].seen
+    assert "OAUTH_ISSUER" in report["issuer"].fix
+    assert all(r.status is Status.SKIPPED for r in report.results[1:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_issuer():
+    report = run_checks(okta_settings(f"http://127.0.0.1:{free_port()}/oauth2/default"), timeout=1)
+    failure = report.first_failure
+    assert failure.name == "metadata" and "could not connect" in failure.seen and "refused" in failure.seen
+    assert "OAUTH_ISSUER" in failure.fix
+
+
+def test_silent_server_times_out_quickly():
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        report = run_checks(okta_settings(f"http://127.0.0.1:{port}/oauth2/default"), timeout=0.3)
+        assert time.monotonic() - started < 2
+    assert report.first_failure.name == "metadata"
+    assert "did not answer within 0.3 s" in report["metadata"].seen
+
+
+class _Canned(http.server.BaseHTTPRequestHandler):
+    bodies: dict[str, tuple[str, bytes]] = {}
+
+    def do_GET(self):  # noqa: N802
+        content_type, body = self.bodies.get(self.path.split("?")[0], ("text/plain", b"nope"))
+        self.send_response(200 if self.path.split("?")[0] in self.bodies else 404)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802 - a token endpoint that answers an opaque (non-JWT) token
+        body = b'{"access_token": "opaque-token", "token_type": "Bearer", "expires_in": 3600}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def canned():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    _Canned.bodies = {}
+
+
+@pytest.mark.parametrize("content_type, body, words", [
+    ("text/html", b"<html><body>Sign in to your proxy</body></html>", "is not JSON (HTTP 200, text/html)"),
+    ("application/json", b"[1, 2]", "JSON but not an object"),
+    ("application/json", b'{"issuer": "x"}', "lacks token_endpoint, authorization_endpoint, jwks_uri"),
+])
+def test_metadata_that_is_not_usable(canned, content_type, body, words):
+    _Canned.bodies = {"/oauth2/default/.well-known/oauth-authorization-server": (content_type, body)}
+    report = run_checks(okta_settings(f"{canned}/oauth2/default"), timeout=1)
+    assert report.first_failure.name == "metadata" and words in report["metadata"].seen
+
+
+def test_an_opaque_access_token_fails_the_claims_and_verification_checks(canned):
+    issuer = f"{canned}/oauth2/default"
+    metadata = {
+        "issuer": issuer, "token_endpoint": f"{issuer}/v1/token", "authorization_endpoint": f"{issuer}/v1/authorize",
+        "jwks_uri": f"{issuer}/v1/keys", "grant_types_supported": ["client_credentials"],
+    }
+    _Canned.bodies = {
+        "/oauth2/default/.well-known/oauth-authorization-server": ("application/json", json.dumps(metadata).encode()),
+        "/oauth2/default/v1/keys": ("application/json", b'{"keys": [{"kty": "oct", "k": "x"}]}'),
+    }
+    report = run_checks(okta_settings(issuer), timeout=1)
+    assert report["jwks"].failed and "none an RSA signing key" in report["jwks"].seen
+    assert report["grant_types"].failed and "authorization_code, refresh_token" in report["grant_types"].seen
+    assert report["scopes"].status is Status.WARN
+    assert report["token:calculator.add"].passed
+    assert report["token_claims"].failed and "not a JWT" in report["token_claims"].seen
+    assert report["verification"].failed and "not a JWT" in report["verification"].seen
+    assert report["redirect_uri"].failed  # the canned server has no authorize endpoint (404)
+
+
+def test_unknown_authorization_server_id(okta):
+    report = run_checks(okta_settings(okta.issuer_for("nosuchserver")), timeout=1)
+    assert report.first_failure.name == "metadata"
+    assert "HTTP 404" in report["metadata"].seen and "E0000007" not in report["metadata"].seen
+    assert "Not found" in report["metadata"].seen
+
+
+def test_metadata_issuer_must_match_exactly(okta):
+    # what a learner gets by typing "localhost" where Okta says 127.0.0.1 (or another domain)
+    issuer = okta.issuer.replace("127.0.0.1", "localhost")
+    report = run_checks(okta_settings(issuer, audience=okta.audience), timeout=1)
+    assert report.first_failure.name == "metadata_issuer"
+    assert "Issuer URI" in report.first_failure.fix
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The local servers the CLI starts, so a test can look for their secrets in the output."""
+    servers = []
+
+    def start(*args, **kwargs):
+        servers.append(start_local_okta_original(*args, **kwargs))
+        return servers[-1]
+
+    start_local_okta_original = local_okta.start_local_okta
+    monkeypatch.setattr(local_okta, "start_local_okta", start)
+    return servers
+
+
+def test_cli_passes_on_the_local_server(capsys, started):
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert "12 passed" in out and "ready for the tutorial" in out and err == ""
+    assert not started[0].is_running  # stopped after the run
+
+
+def test_cli_scenario_fails_without_printing_secrets(capsys, started):
+    assert main(["--scenario", "wrong_client_secret"]) == 1
+    out, err = capsys.readouterr()
+    assert "invalid_client" in out and "M2M_CLIENT_SECRET" in out and "Traceback" not in out + err
+    assert not any(secret in out + err for secret in secrets_of(started[0]))
+
+
+def test_cli_against_an_unreachable_tenant(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("TUTORIAL_AUTH_SERVER")
+    monkeypatch.setenv("OAUTH_ISSUER", f"http://127.0.0.1:{free_port()}/oauth2/default")
+    monkeypatch.setenv("OAUTH_AUDIENCE", "api://calculator")
+    monkeypatch.setenv("M2M_CLIENT_ID", "0oa1service")
+    monkeypatch.setenv("M2M_CLIENT_SECRET", SECRET)
+    assert main(["--timeout", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "could not connect" in out and SECRET not in out + err and "Traceback" not in out + err
+
+    assert main(["--scenario", "policy_not_assigned"]) == 2  # scenarios need the local server
+    assert "--scenario needs the local authorization server" in capsys.readouterr().err
+
+    monkeypatch.delenv("OAUTH_AUDIENCE")
+    assert main([]) == 2
+    assert "OAUTH_AUDIENCE is not set" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_in_a_fresh_process():
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.okta_checks", "--scenario", "redirect_uri_not_registered"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Sign-in redirect URIs" in result.stdout and "Fix the first failure (Redirect URI is registered)" in result.stdout
+    assert result.stderr == ""
