@@ -97,13 +97,11 @@ def jwks_fetches(okta, token: str, calls: int = 1000) -> int:
         server.stop()
 
 
-def token_requests_by_manager(okta, calls: int = 1000) -> int | None:
-    """Token requests the token manager makes for ``calls`` get-token calls (None if absent)."""
-    try:
-        from helpers.tokens import TokenManager
-    except ImportError:
-        return None
-    manager = TokenManager.for_settings(okta.settings(), scopes=["calculator.add"])
+def token_requests_by_manager(okta, calls: int = 1000) -> int:
+    """Token requests the token manager makes for ``calls`` get-token calls."""
+    from helpers.tokens import TokenManager
+
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"])
     okta.request_counts.clear()
     for _ in range(calls):
         manager.get_token()

@@ -1,0 +1,286 @@
+"""The token manager: one token request for many callers, renewal, and retry after a 401."""
+
+import asyncio
+import threading
+import time
+
+import httpx2
+import pytest
+from fastmcp import Client
+
+from helpers.calculator import start_calculator
+from helpers.local_okta import start_local_okta
+from helpers.tokens import (
+    TokenManager, TokenRejectedError, TokenRequestError, TokenResponse,
+    fetch_token_with_requests, fetch_token_with_requests_oauthlib,
+)
+from helpers.verification import Protection
+
+SCOPES = ["calculator.add", "calculator.subtract"]
+SSE = {"Accept": "application/json, text/event-stream"}
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(name="test-manager-okta")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts(okta):
+    okta.set_access_token_lifetime(None)
+    okta.request_counts.clear()
+    yield
+    okta.set_access_token_lifetime(None)
+
+
+@pytest.fixture(scope="module")
+def calculator(okta):
+    server = start_calculator(Protection.from_settings(okta.settings()), name="test-manager-calculator")
+    yield server
+    server.stop()
+
+
+def manager_for(okta, **options):
+    return TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], SCOPES, **options)
+
+
+def call_from_threads(function, calls=1000, threads=8):
+    barrier = threading.Barrier(threads)
+    results, errors = [], []
+
+    def work():
+        barrier.wait()
+        try:
+            results.extend(function() for _ in range(calls // threads))
+        except Exception as exc:  # pragma: no cover - reported by the assertion
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    return results
+
+
+def test_many_threads_one_token_request_then_one_renewal_after_expiry(okta):
+    okta.set_access_token_lifetime(2)
+    manager = manager_for(okta, renew_before=0.5)
+
+    first = call_from_threads(manager.get_token)
+    assert len(first) == 1000 and len(set(first)) == 1
+    assert okta.request_counts["token"] == 1 and manager.token_requests == 1
+
+    time.sleep(max(0.0, manager.seconds_until_renewal()) + 0.05)
+    second = call_from_threads(manager.get_token)
+    assert len(set(second)) == 1 and second[0] != first[0]
+    assert okta.request_counts["token"] == 2 and manager.token_requests == 2
+
+
+@pytest.mark.anyio
+async def test_concurrent_async_callers_make_one_token_request(okta):
+    manager = manager_for(okta)
+    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
+    assert len(set(tokens)) == 1
+    assert okta.request_counts["token"] == 1
+    assert await manager.aget_token() == tokens[0] and okta.request_counts["token"] == 1
+
+
+@pytest.mark.anyio
+async def test_threads_and_async_callers_together_make_one_request(okta):
+    manager = manager_for(okta)
+    thread_results = []
+    thread = threading.Thread(target=lambda: thread_results.extend(manager.get_token() for _ in range(200)))
+    thread.start()
+    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
+    thread.join()
+    assert set(tokens) == set(thread_results) and len(set(tokens)) == 1
+    assert okta.request_counts["token"] == 1
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def fake_fetcher(expires_in=3600):
+    issued = []
+
+    def fetch():
+        issued.append(f"token-{len(issued) + 1}")
+        return TokenResponse(issued[-1], "Bearer", expires_in, "calculator.add")
+
+    return fetch, issued
+
+
+@pytest.mark.parametrize("expires_in, renew_before, renews_at", [
+    (3600, 60, 3540),  # the margin before expiry
+    (3600, 0, 3600),  # no margin: exactly at expiry
+    (10, 60, 5),  # never more than half the lifetime early
+])
+def test_renews_the_configured_margin_before_expiry(expires_in, renew_before, renews_at):
+    fetch, issued = fake_fetcher(expires_in)
+    clock = FakeClock()
+    manager = TokenManager(fetch, renew_before=renew_before, clock=clock)
+    start = clock.now
+    assert manager.get_token() == "token-1"
+    clock.now = start + renews_at - 0.01
+    assert manager.get_token() == "token-1"
+    clock.now = start + renews_at
+    assert manager.get_token() == "token-2"
+    assert issued == ["token-1", "token-2"]
+
+
+def test_renew_after_rejection_happens_once_for_many_callers():
+    fetch, issued = fake_fetcher()
+    manager = TokenManager(fetch, clock=FakeClock())
+    rejected = manager.get_token()
+    results = call_from_threads(lambda: manager.renew(rejected=rejected), calls=80)
+    assert set(results) == {"token-2"} and issued == ["token-1", "token-2"]
+    assert manager.renew() == "token-3"  # without rejected: renew now
+
+
+def test_a_failed_fetch_raises_and_caches_nothing(okta):
+    client = okta.clients["write_service"]
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, ["calculator.multiply"])
+    for _ in range(2):
+        with pytest.raises(TokenRequestError, match="invalid_scope"):
+            manager.get_token()
+    assert manager.current is None and manager.token_requests == 0
+    assert okta.request_counts["token"] == 2
+
+
+@pytest.mark.parametrize("way", ["curl", "requests", "requests_oauthlib"])
+def test_each_way_can_feed_the_manager(okta, way):
+    manager = manager_for(okta, way=way)
+    assert manager.get_token() == manager.get_token()
+    assert manager.current.scopes == tuple(SCOPES) and okta.request_counts["token"] == 1
+
+
+def test_unknown_way_and_negative_margin_are_refused(okta):
+    with pytest.raises(ValueError, match="choose one of curl, requests, requests_oauthlib"):
+        manager_for(okta, way="wget")
+    with pytest.raises(ValueError):
+        TokenManager(lambda: None, renew_before=-1)
+
+
+def test_repr_masks_the_token(okta):
+    manager = manager_for(okta)
+    token = manager.get_token()
+    assert token not in repr(manager) and token not in repr(manager.current)
+    assert f"<{len(token)} chars>" in repr(manager) and "token_requests=1" in repr(manager)
+
+
+@pytest.mark.anyio
+async def test_fastmcp_client_calls_tools_with_one_token(okta, calculator):
+    manager = manager_for(okta)
+    async with Client(calculator.mcp_url, auth=manager) as client:
+        for i in range(5):
+            assert (await client.call_tool("add", {"a": i, "b": 1})).data == i + 1
+        assert (await client.call_tool("subtract", {"a": 5, "b": 3})).data == 2
+        me = (await client.call_tool("get_me", {})).data
+    assert me["client_id"] == okta.clients["write_service"].client_id
+    assert okta.request_counts["token"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_401_renews_once_and_retries(okta, calculator):
+    okta.set_access_token_lifetime(1)
+    manager = frozen_clock_manager(okta)  # it believes the token is fresh; the server does not
+    statuses = []
+
+    async def record(response):
+        statuses.append(response.status_code)
+
+    factory = lambda **kwargs: httpx2.AsyncClient(event_hooks={"response": [record]}, **kwargs)
+    async with Client(_transport(calculator.mcp_url, manager, factory)) as client:
+        assert (await client.call_tool("add", {"a": 1, "b": 1})).data == 2
+        first = manager.current.access_token
+        await asyncio.sleep(1.3)  # the server now finds the token expired
+        statuses.clear()
+        assert (await client.call_tool("add", {"a": 2, "b": 2})).data == 4
+    assert statuses[:2] == [401, 200]
+    assert manager.current.access_token != first
+    assert okta.request_counts["token"] == 2 and manager.token_requests == 2
+
+
+def exception_chain(exc):
+    """exc and every exception it was raised from, in context of, or grouped with."""
+    seen, todo = [], [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__, *getattr(current, "exceptions", ())]
+    return seen
+
+
+def frozen_clock_manager(okta):
+    client, url = okta.clients["write_service"], okta.token_endpoint
+    return TokenManager(lambda: fetch_token_with_requests_oauthlib(url, client, SCOPES), clock=FakeClock())
+
+
+def _transport(url, auth, factory):
+    from fastmcp.client.transports import StreamableHttpTransport
+
+    return StreamableHttpTransport(url, auth=auth, httpx_client_factory=factory)
+
+
+@pytest.mark.anyio
+async def test_a_second_401_is_a_clear_error(okta):
+    wrong_audience = Protection(issuer=okta.issuer, audience="api://another-api", jwks_uri=okta.jwks_uri)
+    server = start_calculator(wrong_audience, name="test-manager-wrong-audience")
+    try:
+        manager = manager_for(okta)
+        with pytest.raises(Exception) as info:
+            async with Client(server.mcp_url, auth=manager) as client:
+                await client.list_tools()
+        # at connect time fastmcp wraps it: "Client failed to connect: <our message>"
+        assert any(isinstance(e, TokenRejectedError) for e in exception_chain(info.value))
+        assert "rejected a freshly fetched access token too (HTTP 401" in str(info.value)
+        assert 'error="invalid_token"' in str(info.value)
+        assert okta.request_counts["token"] == 2  # the first token, and one renewal
+    finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, calculator):
+    client_credentials, tamper = okta.clients["write_service"], {"on": False}
+
+    def fetch():  # after the switch, every new token is damaged (its signature no longer matches)
+        token = fetch_token_with_requests(okta.token_endpoint, client_credentials, SCOPES)
+        if tamper["on"]:
+            return TokenResponse(token.access_token[:-6] + "AAAAAA", "Bearer", 3600, token.scope)
+        return token
+
+    manager = TokenManager(fetch)
+    with pytest.raises(Exception) as info:
+        async with Client(calculator.mcp_url, auth=manager) as client:
+            assert (await client.call_tool("add", {"a": 1, "b": 1})).data == 2
+            tamper["on"] = True
+            manager.renew()
+            await client.call_tool("add", {"a": 1, "b": 1})
+    # the call may fail first with "Connection closed"; leaving the client raises our error
+    rejected = [e for e in exception_chain(info.value) if isinstance(e, TokenRejectedError)]
+    assert rejected and 'error="invalid_token"' in str(rejected[0])
+    assert okta.request_counts["token"] == 3  # first, forced renewal, renewal after the 401
+
+
+def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
+    okta.set_access_token_lifetime(1)
+    manager = frozen_clock_manager(okta)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    with httpx2.Client(auth=manager, headers=SSE) as http:
+        assert http.post(calculator.mcp_url, json=body).status_code == 200
+        time.sleep(1.3)
+        response = http.post(calculator.mcp_url, json=body)
+    assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
+    assert "add" in response.text and okta.request_counts["token"] == 2

@@ -1,0 +1,215 @@
+"""The three ways to fetch a client-credentials token, against the local authorization server."""
+
+import os
+import threading
+
+import jwt
+import pytest
+
+from helpers.local_okta import start_local_okta
+from helpers.settings import ClientCredentials
+from helpers.tokens import (
+    TokenEndpointUnreachable,
+    TokenError,
+    TokenRequestError,
+    TokenResponse,
+    allow_http_for_loopback,
+    curl_available,
+    curl_command,
+    fetch_token_with_curl,
+    fetch_token_with_requests,
+    fetch_token_with_requests_oauthlib,
+    is_loopback_url,
+)
+from helpers.tokens import fetching
+
+SCOPES = ["calculator.add", "calculator.subtract"]
+WAYS = {
+    "curl": fetch_token_with_curl,
+    "requests": fetch_token_with_requests,
+    "requests_oauthlib": fetch_token_with_requests_oauthlib,
+}
+needs_curl = pytest.mark.skipif(not curl_available(), reason="curl is not installed")
+way_params = [pytest.param(name, marks=needs_curl) if name == "curl" else name for name in WAYS]
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(name="test-tokens-okta")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def write_client(okta):
+    return okta.clients["write_service"]
+
+
+def claims_of(token: TokenResponse) -> dict:
+    return jwt.decode(token.access_token, options={"verify_signature": False})
+
+
+@needs_curl
+def test_three_ways_give_equivalent_tokens(okta, write_client):
+    okta.request_counts.clear()
+    tokens = {name: fetch(okta.token_endpoint, write_client, SCOPES) for name, fetch in WAYS.items()}
+    assert okta.request_counts["token"] == 3  # one request each, no hidden retries
+
+    claims = {name: claims_of(token) for name, token in tokens.items()}
+    stable = {name: {k: v for k, v in c.items() if k not in ("jti", "iat", "exp")} for name, c in claims.items()}
+    assert stable["curl"] == stable["requests"] == stable["requests_oauthlib"]
+    assert stable["curl"]["cid"] == write_client.client_id
+    assert sorted(stable["curl"]["scp"]) == SCOPES
+    assert len({c["jti"] for c in claims.values()}) == 3, "each request must give a new token"
+    assert {(t.token_type, t.expires_in, t.scopes) for t in tokens.values()} == {("Bearer", 3600, tuple(SCOPES))}
+    assert len({jwt.get_unverified_header(t.access_token)["kid"] for t in tokens.values()}) == 1
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_scopes_as_a_string_or_a_list(okta, write_client, way):
+    token = WAYS[way](okta.token_endpoint, write_client, "calculator.add")
+    assert token.scopes == ("calculator.add",)
+    assert claims_of(token)["scp"] == ["calculator.add"]
+    assert token.raw["access_token"] == token.access_token
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_wrong_secret_is_okta_invalid_client(okta, write_client, way):
+    wrong = ClientCredentials(write_client.client_id, "not-the-secret-0123456789")
+    with pytest.raises(TokenRequestError) as info:
+        WAYS[way](okta.token_endpoint, wrong, SCOPES)
+    error = info.value
+    assert (error.status, error.error) == (401, "invalid_client")
+    assert error.error_description == (
+        "Client authentication failed. Either the client or the client credentials are invalid."
+    )
+    assert "HTTP 401 invalid_client" in str(error) and "client id and secret" in str(error)
+    assert "not-the-secret" not in str(error)
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_unknown_scope_is_okta_invalid_scope(okta, write_client, way):
+    with pytest.raises(TokenRequestError) as info:
+        WAYS[way](okta.token_endpoint, write_client, ["calculator.multiply"])
+    assert (info.value.status, info.value.error) == (400, "invalid_scope")
+    assert info.value.error_description == "One or more scopes are not configured for the authorization server resource."
+    assert write_client.client_secret not in str(info.value)
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_scope_denied_by_policy_is_access_denied(okta, way):
+    with pytest.raises(TokenRequestError) as info:
+        WAYS[way](okta.token_endpoint, okta.clients["read_service"], SCOPES)
+    assert (info.value.status, info.value.error) == (400, "access_denied")
+    assert "calculator.subtract" in info.value.error_description
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_unreachable_token_endpoint_is_a_clear_error(write_client, way):
+    url = "http://127.0.0.1:9/oauth2/default/v1/token"  # port 9 (discard): nothing listens
+    with pytest.raises(TokenEndpointUnreachable) as info:
+        WAYS[way](url, write_client, SCOPES, timeout=3)
+    assert info.value.token_url == url
+    assert str(info.value).startswith(f"Could not reach the token endpoint {url} (")
+    assert "connect" in info.value.reason.lower()
+    assert write_client.client_secret not in str(info.value)
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_an_answer_that_is_not_an_oauth_error(okta, write_client, way):
+    with pytest.raises(TokenRequestError) as info:
+        WAYS[way](okta.url + "/oauth2/nosuchserver/v1/token", write_client, SCOPES)
+    assert info.value.status == 404
+    assert not isinstance(info.value, TokenEndpointUnreachable)
+
+
+def test_repr_masks_the_token(okta, write_client):
+    token = fetch_token_with_requests(okta.token_endpoint, write_client, SCOPES)
+    text = repr(token)
+    assert token.access_token not in text and token.access_token[20:40] not in text
+    assert f"<{len(token.access_token)} chars>" in text and "expires_in=3600" in text
+    assert str(token) == text
+
+
+def test_from_json_refuses_a_success_without_a_token():
+    with pytest.raises(TokenRequestError, match="without an access_token"):
+        TokenResponse.from_json({"token_type": "Bearer"}, "https://example.okta.com/oauth2/default/v1/token")
+
+
+@pytest.mark.parametrize("expires_in, seconds", [(3600, 3600), (3600.0, 3600), ("300", 300), (None, None), ("soon", None)])
+def test_from_json_reads_expires_in(expires_in, seconds):
+    token = TokenResponse.from_json({"access_token": "x", "token_type": "Bearer", "expires_in": expires_in}, "u")
+    assert token.expires_in == seconds
+
+
+def test_curl_command_shows_no_secret_and_puts_none_on_the_command_line(okta, write_client):
+    command = curl_command(okta.token_endpoint, write_client, SCOPES)
+    secret = write_client.client_secret
+    assert secret not in command.display() and secret not in repr(command)
+    assert all(secret not in arg for arg in command.argv), "argv is visible to other users (ps)"
+    assert secret in command.stdin and command.argv[command.argv.index("--config") + 1] == "-"
+    shown = command.display()
+    assert f"--user '{write_client.client_id}:********<{len(secret)} chars>'" in shown
+    assert "--data 'grant_type=client_credentials&scope=calculator.add+calculator.subtract'" in shown
+    assert f"--url {okta.token_endpoint}" in shown
+
+
+def test_without_curl_the_error_shows_the_command(okta, write_client, monkeypatch):
+    monkeypatch.setattr(fetching.shutil, "which", lambda name: None)
+    with pytest.raises(TokenError, match="curl is not installed") as info:
+        fetch_token_with_curl(okta.token_endpoint, write_client, SCOPES)
+    assert "--user '0oa" in str(info.value) and write_client.client_secret not in str(info.value)
+
+
+@pytest.mark.parametrize("url, loopback", [
+    ("http://127.0.0.1:8080/oauth2/default/v1/token", True),
+    ("http://localhost/token", True),
+    ("http://[::1]:9000/token", True),
+    ("http://127.8.0.1/token", True),
+    ("http://10.0.0.1/token", False),
+    ("http://example.okta.com/oauth2/default/v1/token", False),
+    ("http://127.0.0.1.example.com/token", False),
+])
+def test_is_loopback_url(url, loopback):
+    assert is_loopback_url(url) is loopback
+
+
+@pytest.mark.parametrize("previous", [None, "0"])
+def test_insecure_transport_only_inside_the_block_for_loopback(monkeypatch, previous):
+    if previous is None:
+        monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    else:
+        monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", previous)
+    with allow_http_for_loopback("http://127.0.0.1:1234/token"):
+        assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
+    assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == previous
+    with allow_http_for_loopback("https://example.okta.com/oauth2/default/v1/token"):
+        assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == previous
+
+
+def test_plain_http_to_another_host_is_refused_before_sending(monkeypatch, write_client):
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    sent = []
+    monkeypatch.setattr("requests.Session.request", lambda *a, **k: sent.append(a))
+    with pytest.raises(TokenError, match="Refusing to send client credentials"):
+        fetch_token_with_requests_oauthlib("http://example.okta.com/oauth2/default/v1/token", write_client, SCOPES)
+    assert sent == [] and "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+
+
+def test_insecure_transport_is_restored_after_concurrent_fetches(okta, write_client, monkeypatch):
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    results, errors = [], []
+
+    def fetch():
+        try:
+            results.append(fetch_token_with_requests_oauthlib(okta.token_endpoint, write_client, SCOPES))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(results) == 6
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
