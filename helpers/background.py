@@ -160,6 +160,13 @@ def running() -> dict[str, str]:
 
 def _bind_loopback(port: int, name: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A fixed port (a redirect URI's) must be bindable again right after a restart, while the
+    # last connection's TIME_WAIT lingers. On POSIX SO_REUSEADDR allows exactly that and still
+    # refuses a port another socket listens on; on Windows it would allow stealing the port.
+    if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((LOOPBACK, port))
     except OSError as exc:

@@ -154,3 +154,13 @@ def test_interpreter_exit_stops_servers():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert not accepts_connections(int(done.stdout))
+
+
+def test_a_fixed_port_is_free_again_right_after_a_server_side_close():
+    first = background.start(make_app("one"), name="t-timewait")
+    port = first.port
+    with requests.Session() as session:  # a kept-alive connection the server will close
+        assert session.get(first.url, timeout=5).text == "one"
+        first.stop()
+    second = background.start(make_app("two"), name="t-timewait", port=port)
+    assert requests.get(second.url, timeout=5).text == "two"

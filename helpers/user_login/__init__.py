@@ -1,0 +1,60 @@
+"""A user signs in through an AI gateway: Authorization Code + PKCE, then refresh tokens.
+
+The gateway's side of the flow the original Okta guide describes::
+
+    login = UserLogin(server.mcp_url, settings.require_web_client())   # discovers the issuer
+    pending = login.begin()            # state + PKCE, a listener on http://127.0.0.1:8765/callback
+    print(pending.url)                 # the user opens it and signs in
+    tokens = await pending.wait()      # the redirect arrived: code exchanged, tokens stored
+
+    async with Client(server.mcp_url, auth=login.auth()) as client:   # tools, as the user
+        me = await client.call_tool("get_me", {})
+
+The access token is refreshed shortly before it expires and after a 401; a rotated refresh
+token replaces the old one. Every failure is a :class:`LoginError` whose message says what
+happened and what to do. :func:`sign_in_with_password` drives the local sign-in page for
+tests and CI.
+
+Modules: ``gateway`` (the flow and the token store), ``callback`` (the redirect listener),
+``bearer`` (``httpx2.Auth`` for MCP clients), ``transport`` (plain HTTP for loopback URLs
+only), ``automatic`` (password sign-in on the local pages), ``errors``.
+"""
+
+from .automatic import sign_in_with_password
+from .bearer import UserTokenAuth
+from .errors import (
+    AuthorizationCodeError,
+    AuthorizationError,
+    ConsentDeniedError,
+    InsecureURLError,
+    LoginError,
+    NotSignedInError,
+    RefreshTokenError,
+    SignInTimeoutError,
+    StateMismatchError,
+    login_error_in,
+)
+from .gateway import DEFAULT_REDIRECT_URI, USER_SCOPES, PendingSignIn, UserLogin, UserTokens
+from .transport import allow_loopback_http, is_loopback_http
+
+__all__ = [
+    "DEFAULT_REDIRECT_URI",
+    "USER_SCOPES",
+    "AuthorizationCodeError",
+    "AuthorizationError",
+    "ConsentDeniedError",
+    "InsecureURLError",
+    "LoginError",
+    "NotSignedInError",
+    "PendingSignIn",
+    "RefreshTokenError",
+    "SignInTimeoutError",
+    "StateMismatchError",
+    "UserLogin",
+    "UserTokenAuth",
+    "UserTokens",
+    "allow_loopback_http",
+    "is_loopback_http",
+    "login_error_in",
+    "sign_in_with_password",
+]

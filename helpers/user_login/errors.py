@@ -1,0 +1,98 @@
+"""What can go wrong when a gateway signs a user in, each with a message that says what to do.
+
+Every error is a :class:`LoginError`, so a caller can catch them all; the subclasses name the
+cases a gateway must tell apart, because the fix differs:
+
+==============================  ==============================================================
+:class:`StateMismatchError`     the redirect's ``state`` is not the one this sign-in sent
+                                (a forged or stale redirect): start a new sign-in
+:class:`ConsentDeniedError`     the user pressed "Don't Allow" (``error=access_denied``)
+:class:`AuthorizationError`     Okta redirected back with another error (invalid scope, ...)
+:class:`AuthorizationCodeError` the token endpoint refused the code: expired, already used,
+                                PKCE or redirect URI mismatch (``invalid_grant``)
+:class:`SignInTimeoutError`     no redirect arrived in time (or the sign-in was cancelled)
+:class:`RefreshTokenError`      the refresh token was refused (revoked, expired, rotated
+                                away) or there is none: sign the user in again
+:class:`NotSignedInError`       no tokens are stored
+:class:`InsecureURLError`       an ``http://`` URL that is not on this machine
+==============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthorizationCodeError",
+    "AuthorizationError",
+    "ConsentDeniedError",
+    "InsecureURLError",
+    "LoginError",
+    "NotSignedInError",
+    "RefreshTokenError",
+    "SignInTimeoutError",
+    "StateMismatchError",
+    "login_error_in",
+]
+
+
+class LoginError(RuntimeError):
+    """Signing the user in, or keeping them signed in, failed; the message says what to do."""
+
+
+class StateMismatchError(LoginError):
+    """The redirect carried a ``state`` this sign-in did not send (or none at all)."""
+
+
+class ConsentDeniedError(LoginError):
+    """The user (or a policy) refused the requested access: ``error=access_denied``."""
+
+
+class AuthorizationError(LoginError):
+    """The authorization server redirected back with an error other than ``access_denied``."""
+
+    def __init__(self, message: str, error: str = "", description: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class AuthorizationCodeError(LoginError):
+    """The token endpoint refused the authorization code (``invalid_grant`` and friends)."""
+
+
+class SignInTimeoutError(LoginError):
+    """The sign-in ended without a redirect: it timed out, or was cancelled (a newer sign-in,
+    an interrupted wait, a sign-in page that never redirected back)."""
+
+
+class RefreshTokenError(LoginError):
+    """The access token could not be renewed: no refresh token, or the server refused it."""
+
+
+class NotSignedInError(LoginError):
+    """There are no tokens for the user: sign in first."""
+
+
+class InsecureURLError(LoginError):
+    """An ``http://`` URL that is not a loopback address: tokens must travel over HTTPS."""
+
+
+def login_error_in(error: BaseException) -> LoginError | None:
+    """The :class:`LoginError` behind ``error``, if any.
+
+    MCP clients wrap what goes wrong while connecting (fastmcp raises
+    ``RuntimeError("Client failed to connect: ...")`` from it, anyio may group it); this
+    follows ``__cause__``, ``__context__`` and exception groups to find the gateway's own error.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, LoginError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
