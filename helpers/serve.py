@@ -49,7 +49,8 @@ def _resolve_settings() -> Settings:
 
     okta = start_local_okta(name="calculator-issuer")
     _say("No OAUTH_* settings found: protecting the calculator with the local authorization server.")
-    _say("A client needs these (python -m helpers.local_okta prints the same block):")
+    _say("It is for trying things on this machine only, never for a deployment: set OAUTH_ISSUER and")
+    _say("OAUTH_AUDIENCE for that. A client needs these (secrets change on every start):")
     _say(okta.env_block())
     return okta.settings()
 
