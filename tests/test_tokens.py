@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from helpers.local_okta import start_local_okta
+from helpers.local_okta.tenant import default_tenant
 from helpers.settings import ClientCredentials
 from helpers.tokens import (
     TokenEndpointUnreachable,
@@ -14,6 +15,7 @@ from helpers.tokens import (
     TokenRequestError,
     TokenResponse,
     allow_http_for_loopback,
+    basic_credentials,
     curl_available,
     curl_command,
     fetch_token_with_curl,
@@ -149,16 +151,52 @@ def test_curl_command_shows_no_secret_and_puts_none_on_the_command_line(okta, wr
     assert all(secret not in arg for arg in command.argv), "argv is visible to other users (ps)"
     assert secret in command.stdin and command.argv[command.argv.index("--config") + 1] == "-"
     shown = command.display()
-    assert f"--user '{write_client.client_id}:********<{len(secret)} chars>'" in shown
+    assert "--user" not in shown, "a secret after --user would show in ps and the shell history"
+    assert shown.startswith("""printf 'user = "%s:%s"\\n' "$M2M_CLIENT_ID" "$M2M_CLIENT_SECRET" | curl """)
+    assert "\n  --config - \\\n" in shown
     assert "--data 'grant_type=client_credentials&scope=calculator.add+calculator.subtract'" in shown
     assert f"--url {okta.token_endpoint}" in shown
+    assert command.display_stdin() == f'user = "{write_client.client_id}:********<{len(secret)} chars>"'
+
+
+@needs_curl
+def test_the_displayed_curl_command_works_in_a_shell(okta, write_client):
+    """What the notebook shows is what a learner copies: run it in sh with the variables set."""
+    import subprocess
+
+    shown = curl_command(okta.token_endpoint, write_client, SCOPES).display()
+    env = {**os.environ, "M2M_CLIENT_ID": write_client.client_id, "M2M_CLIENT_SECRET": write_client.client_secret}
+    result = subprocess.run(["sh", "-c", shown], env=env, capture_output=True, text=True, timeout=20, check=False)
+    body, _, status = result.stdout.rpartition("\n")
+    assert (result.returncode, status) == (0, "200"), result.stderr
+    assert TokenResponse.from_json(__import__("json").loads(body), okta.token_endpoint).scopes == tuple(SCOPES)
 
 
 def test_without_curl_the_error_shows_the_command(okta, write_client, monkeypatch):
     monkeypatch.setattr(fetching.shutil, "which", lambda name: None)
     with pytest.raises(TokenError, match="curl is not installed") as info:
         fetch_token_with_curl(okta.token_endpoint, write_client, SCOPES)
-    assert "--user '0oa" in str(info.value) and write_client.client_secret not in str(info.value)
+    assert "--config -" in str(info.value) and write_client.client_secret not in str(info.value)
+
+
+def test_basic_credentials_are_urlencoded_first():
+    """RFC 6749 2.3.1: id and secret are form-urlencoded before HTTP Basic joins and Base64-encodes them."""
+    assert basic_credentials("0oa1_x-Y", "AbC-123_xyz") == ("0oa1_x-Y", "AbC-123_xyz")  # Okta's: unchanged
+    assert basic_credentials("svc:1", "p@ss:w%rd+ /x") == ("svc%3A1", "p%40ss%3Aw%25rd%2B%20%2Fx")
+
+
+@pytest.mark.parametrize("way", way_params)
+def test_a_secret_with_reserved_characters_works(way):
+    """Without the encoding, a ':' or '%' in the secret would be read as a different secret."""
+    tenant = default_tenant()
+    tenant.app(label="write_service").client_secret = 'p@ss:w%rd+ /x"y'
+    server = start_local_okta(tenant=tenant, name="test-tokens-okta-odd-secret")
+    try:
+        client = server.clients["write_service"]
+        assert client.client_secret == 'p@ss:w%rd+ /x"y'
+        assert WAYS[way](server.token_endpoint, client, SCOPES).scopes == tuple(SCOPES)
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("url, loopback", [

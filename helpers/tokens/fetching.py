@@ -1,4 +1,4 @@
-"""The three ways the Okta guide gets a client-credentials token, one small function each.
+"""The three ways Okta's calculator MCP guide gets a client-credentials token, one small function each.
 
 All three send the same HTTP request to the token endpoint and return the same
 :class:`TokenResponse`:
@@ -14,7 +14,7 @@ All three send the same HTTP request to the token endpoint and return the same
 The request (RFC 6749, section 4.4)::
 
     POST {issuer}/v1/token
-    Authorization: Basic base64(client_id:client_secret)
+    Authorization: Basic base64(urlencode(client_id):urlencode(client_secret))
     Content-Type: application/x-www-form-urlencoded
 
     grant_type=client_credentials&scope=calculator.add calculator.subtract
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -53,6 +53,7 @@ __all__ = [
     "TokenRequestError",
     "TokenResponse",
     "allow_http_for_loopback",
+    "basic_credentials",
     "curl_available",
     "curl_command",
     "fetch_token_with_curl",
@@ -180,6 +181,17 @@ def _form(scopes: str | Iterable[str]) -> dict[str, str]:
     return form
 
 
+def basic_credentials(client_id: str, client_secret: str) -> tuple[str, str]:
+    """The user name and password for HTTP Basic client authentication (RFC 6749, section 2.3.1).
+
+    Both are form-urlencoded *before* they are joined with ``:`` and Base64-encoded, so a
+    secret holding ``:``, ``%``, ``+`` or a space survives. Okta's ids and secrets use only
+    letters, digits, ``-`` and ``_``, which encoding leaves unchanged; other servers' may not.
+    A space becomes ``%20``, which every form decoder reads back (``+`` is read by some only).
+    """
+    return quote(client_id, safe=""), quote(client_secret, safe="")
+
+
 def _require_secret(client: ClientCredentials) -> str:
     if not client.client_secret:
         raise TokenError(
@@ -198,7 +210,10 @@ class CurlCommand:
     ``argv`` is what runs: it holds no secret, because ``--config -`` makes cURL read
     ``user = "id:secret"`` from standard input (``stdin``) instead of the command line,
     where other users of the machine could see it (``ps``). :meth:`display` shows the
-    command as you would type it, with the secret masked.
+    same command as you would type it in a shell, safely: ``printf`` (built into the
+    shell, so it is no process of its own) pipes that line to cURL from environment
+    variables, so the secret is neither on a command line nor in your shell history.
+    :meth:`display_stdin` shows what the helper pipes, with the secret masked.
     """
 
     argv: tuple[str, ...]
@@ -206,14 +221,18 @@ class CurlCommand:
     client_id: str
     client_secret: str
 
-    def display(self) -> str:
-        """The command as a learner types it (``--user id:secret``), secret masked, one option per line."""
-        user = f"{self.client_id}:{mask_secret(self.client_secret)}"
-        parts, args, i = ["curl"], list(self.argv[1:]), 0
+    def display(self, id_variable: str = "M2M_CLIENT_ID", secret_variable: str = "M2M_CLIENT_SECRET") -> str:
+        """The command to type in a shell, one option per line; id and secret come from environment variables.
+
+        Load them first, e.g. ``set -a; source .env; set +a``. (This form skips the
+        urlencoding of :func:`basic_credentials`, a no-op for Okta's ids and secrets.)
+        """
+        feed = f"printf 'user = \"%s:%s\"\\n' \"${id_variable}\" \"${secret_variable}\" |"
+        parts, args, i = [f"{feed} curl"], list(self.argv[1:]), 0
         while i < len(args):
             option = args[i]
-            if option == "--config":  # shown as the --user it stands for
-                parts.append(f"--user {shlex.quote(user)}")
+            if option == "--config":  # "-": the user line comes from standard input
+                parts.append(f"--config {args[i + 1]}")
                 i += 2
             elif i + 1 < len(args) and not args[i + 1].startswith("--"):
                 parts.append(f"{option} {shlex.quote(args[i + 1])}")
@@ -222,6 +241,11 @@ class CurlCommand:
                 parts[-1] += f" {option}"
                 i += 1
         return " \\\n  ".join(parts)
+
+    def display_stdin(self) -> str:
+        """What the helper writes to cURL's standard input, with the secret masked."""
+        user_name, secret = basic_credentials(self.client_id, self.client_secret)
+        return f'user = "{user_name}:{mask_secret(secret)}"'
 
     def __repr__(self) -> str:
         return f"CurlCommand({self.display()!r})"
@@ -232,7 +256,7 @@ def curl_command(
 ) -> CurlCommand:
     """Build the cURL command that asks ``token_url`` for a client-credentials token."""
     secret = _require_secret(client)
-    quoted = f"{client.client_id}:{secret}".replace("\\", "\\\\").replace('"', '\\"')
+    quoted = ":".join(basic_credentials(client.client_id, secret)).replace("\\", "\\\\").replace('"', '\\"')
     argv = (
         "curl",
         "--silent", "--show-error",
@@ -285,7 +309,8 @@ def fetch_token_with_requests(
 ) -> TokenResponse:
     """POST the client-credentials form with ``Authorization: Basic base64(id:secret)``."""
     secret = _require_secret(client)
-    basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+    user_name, password = basic_credentials(client.client_id, secret)  # urlencoded (RFC 6749 2.3.1)
+    basic = base64.b64encode(f"{user_name}:{password}".encode()).decode()
     try:
         response = requests.post(
             token_url,
@@ -388,8 +413,10 @@ def fetch_token_with_requests_oauthlib(
     session.register_compliance_hook("access_token_response", read_answer)
     try:
         with allow_http_for_loopback(token_url):
-            # With client_secret and no auth=, requests-oauthlib sends HTTP Basic (client_secret_basic).
-            session.fetch_token(token_url=token_url, client_secret=secret, timeout=timeout)
+            # HTTP Basic (client_secret_basic) with the urlencoded id and secret (RFC 6749 2.3.1);
+            # without auth=, requests-oauthlib would send them unencoded.
+            basic = requests.auth.HTTPBasicAuth(*basic_credentials(client.client_id, secret))
+            session.fetch_token(token_url=token_url, auth=basic, timeout=timeout)
     except requests.RequestException as exc:
         raise TokenEndpointUnreachable(token_url, _describe(exc)) from None
     except OAuth2Error as exc:  # a 200 answer oauthlib still refuses
