@@ -56,14 +56,15 @@ def timed_calls(session: requests.Session, url: str, headers: dict, count: int) 
     return durations
 
 
-def latency(open_url: str, auth_url: str, token: str, calls: int = 500, block: int = 50) -> dict:
-    """Median latency of one call, with and without auth, measured in interleaved blocks."""
+def latency(open_url: str, auth_url: str, token: str, calls: int = 500, block: int = 25, rounds: int = 3) -> dict:
+    """Median latency of one call, with and without auth: ``rounds`` x ``calls`` each, warm,
+    interleaved in blocks of ``block`` so that drift on a busy machine hits both alike."""
     plain, bearer = dict(ACCEPT), {**ACCEPT, "Authorization": f"Bearer {token}"}
     with requests.Session() as session:
         timed_calls(session, open_url, plain, 100)  # warm up both servers and the connection pool
         timed_calls(session, auth_url, bearer, 100)
         open_times, auth_times = [], []
-        for _ in range(calls // block):
+        for _ in range(rounds * calls // block):
             open_times += timed_calls(session, open_url, plain, block)
             auth_times += timed_calls(session, auth_url, bearer, block)
     open_ms, auth_ms = statistics.median(open_times) * 1000, statistics.median(auth_times) * 1000

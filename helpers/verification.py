@@ -248,7 +248,7 @@ class ToolScopeGuard:
             })
             return
 
-        for tool in _called_tools(body):
+        for tool in _called_tools(body) if b"tools/call" in body else ():
             missing = [s for s in self.tool_scopes.get(tool, ()) if s not in set(user.scopes)]
             if missing:
                 await self._insufficient_scope(send, tool, missing)
