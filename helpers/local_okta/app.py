@@ -108,23 +108,19 @@ def build_app(state: OktaState) -> Starlette:
         payload, status = errors.translate_token_error(payload, status, grant_type)
         return _oauthlib_response(headers, payload, status)
 
-    async def introspect(request: Request, server_id: str) -> Response:
+    async def post_to_oauthlib(request: Request, create_response) -> Response:
+        """A POST-only endpoint answered by one of oauthlib's ``create_*_response`` methods."""
         if request.method != "POST":
             return _method_not_allowed()
         body = (await request.body()).decode("utf-8", "replace")
-        headers, payload, status = oauth(server_id).create_introspect_response(
-            str(request.url), "POST", body, dict(request.headers)
-        )
+        headers, payload, status = create_response(str(request.url), "POST", body, dict(request.headers))
         return _oauthlib_response(headers, payload, status)
 
+    async def introspect(request: Request, server_id: str) -> Response:
+        return await post_to_oauthlib(request, oauth(server_id).create_introspect_response)
+
     async def revoke(request: Request, server_id: str) -> Response:
-        if request.method != "POST":
-            return _method_not_allowed()
-        body = (await request.body()).decode("utf-8", "replace")
-        headers, payload, status = oauth(server_id).create_revocation_response(
-            str(request.url), "POST", body, dict(request.headers)
-        )
-        return _oauthlib_response(headers, payload, status)
+        return await post_to_oauthlib(request, oauth(server_id).create_revocation_response)
 
     async def userinfo(request: Request, server_id: str) -> Response:
         valid, checked = oauth(server_id).verify_request(
