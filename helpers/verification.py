@@ -13,16 +13,17 @@ As of fastmcp 4.2 it is lax where a production server must not be, so
 - only RS256, only keys from the configured JWKS; a JWKS that does not answer within a
   few seconds means 401, never a hang.
 
-FastMCP's per-tool ``require_scopes`` hides a tool the token may not call, so calling it
-answers "Unknown tool" inside HTTP 200. :class:`ToolScopeGuard` answers such a call the
-way the MCP authorization spec asks: HTTP 403 with
-``WWW-Authenticate: Bearer error="insufficient_scope", scope="...", resource_metadata="..."``.
+The JWKS is read from where the configuration says, never from a token or a runtime
+discovery: a ``jwks_uri`` that is not HTTPS (loopback aside), or metadata whose ``issuer``
+is not the configured one, is refused at startup.
+
+:class:`~helpers.scope_guard.ToolScopeGuard` (HTTP 403 ``insufficient_scope`` per tool) lives
+in ``helpers/scope_guard.py``; :meth:`Protection.middleware` wires it in.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -33,11 +34,11 @@ import anyio
 import requests
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider
 from fastmcp.server.auth.providers.jwt import JWTVerifier
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpers.scope_guard import ToolScopeGuard
 from helpers.settings import ConfigurationError, Settings
+from helpers.urls import is_secure_or_loopback
 
 __all__ = [
     "OktaJWTVerifier",
@@ -153,6 +154,9 @@ class Protection:
     jwks_refresh_interval: float = 30.0
     verify_timeout_seconds: float = 3.0
 
+    def __post_init__(self) -> None:
+        _check_jwks_uri(self.jwks_uri, "The configuration")
+
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Protection:
         """The protection for the configured authorization server (discovering the JWKS URI)."""
@@ -206,139 +210,39 @@ class Protection:
         ]
 
 
-class ToolScopeGuard:
-    """ASGI middleware: a ``tools/call`` whose token lacks the tool's scope gets HTTP 403.
-
-    It runs after FastMCP's authentication (so ``scope["user"]`` holds the verified token)
-    and before the MCP endpoint. Requests without a verified token pass through untouched,
-    to get FastMCP's 401. Bodies above ``max_body_bytes`` get 413 instead of being buffered.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        tool_scopes: Mapping[str, tuple[str, ...]],
-        mcp_path: str,
-        resource_metadata_url: str,
-        max_body_bytes: int = 1_000_000,
-    ) -> None:
-        self.app = app
-        self.tool_scopes = {name: tuple(scopes) for name, scopes in tool_scopes.items()}
-        self.mcp_path = mcp_path.rstrip("/")
-        self.resource_metadata_url = resource_metadata_url
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        user = scope.get("user") if scope["type"] == "http" else None
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["path"].rstrip("/") != self.mcp_path
-            or not isinstance(user, AuthenticatedUser)
-        ):
-            await self.app(scope, receive, send)
-            return
-
-        body = await _read_body(receive, self.max_body_bytes)
-        if body is None:
-            await _send_json(send, 413, {
-                "error": "request_too_large",
-                "error_description": f"The request body exceeds {self.max_body_bytes} bytes.",
-            })
-            return
-
-        for tool in _called_tools(body) if b"tools/call" in body else ():
-            missing = [s for s in self.tool_scopes.get(tool, ()) if s not in set(user.scopes)]
-            if missing:
-                await self._insufficient_scope(send, tool, missing)
-                return
-
-        await self.app(scope, _replay(body, receive), send)
-
-    async def _insufficient_scope(self, send: Send, tool: str, missing: list[str]) -> None:
-        needed = " ".join(missing)
-        description = f"The tool '{tool}' needs the scope {needed}, which this access token does not have."
-        challenge = (
-            f'Bearer error="insufficient_scope", error_description="{description}", '
-            f'scope="{needed}", resource_metadata="{self.resource_metadata_url}"'
-        )
-        await _send_json(
-            send,
-            403,
-            {"error": "insufficient_scope", "error_description": description, "scope": needed},
-            [(b"www-authenticate", challenge.encode())],
-        )
-
-
-def _called_tools(body: bytes) -> list[str]:
-    """The names of the tools a JSON-RPC message (or batch) calls; [] if it is not JSON."""
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return []
-    messages = message if isinstance(message, list) else [message]
-    names = []
-    for item in messages:
-        if isinstance(item, dict) and item.get("method") == "tools/call":
-            params = item.get("params")
-            name = params.get("name") if isinstance(params, dict) else None
-            if isinstance(name, str):
-                names.append(name)
-    return names
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-async def _send_json(send: Send, status: int, payload: dict, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps(payload).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
-    })
-    await send({"type": "http.response.body", "body": body})
-
-
 def discover_jwks_uri(issuer: str, timeout: float = 5.0) -> str:
-    """Read ``jwks_uri`` from the authorization server's metadata, as Okta publishes it."""
+    """Read ``jwks_uri`` from the configured issuer's metadata, as Okta publishes it.
+
+    The metadata must name ``issuer`` itself (RFC 8414, section 3.3) and its ``jwks_uri``
+    must be HTTPS (plain http only on this machine): the keys decide which tokens the server
+    accepts, so they must come from the authorization server the configuration names.
+    """
     url = f"{issuer}/.well-known/oauth-authorization-server"
     try:
         response = requests.get(url, timeout=timeout)
         response.raise_for_status()
-        jwks_uri = response.json()["jwks_uri"]
-    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        metadata = response.json()
+        published_issuer, jwks_uri = metadata.get("issuer"), metadata["jwks_uri"]
+    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(
             f"Could not read jwks_uri from {url} ({type(exc).__name__}). Check OAUTH_ISSUER, or set "
             f"OAUTH_JWKS_URI to the authorization server's keys endpoint ({issuer}/v1/keys)."
         ) from None
+    if published_issuer != issuer:
+        raise ConfigurationError(
+            f"The metadata at {url} names the issuer {published_issuer!r}, not {issuer!r} (OAUTH_ISSUER). "
+            "Its keys are not trusted: check OAUTH_ISSUER (exactly as the Issuer URI in Okta, no trailing slash)."
+        )
     if not isinstance(jwks_uri, str) or not jwks_uri:
         raise ConfigurationError(f"The metadata at {url} has no usable jwks_uri; set OAUTH_JWKS_URI.")
+    _check_jwks_uri(jwks_uri, f"the metadata at {url}")
     return jwks_uri
+
+
+def _check_jwks_uri(jwks_uri: str, source: str) -> None:
+    if not is_secure_or_loopback(jwks_uri):
+        raise ConfigurationError(
+            f"{source} gives the JWKS URI {jwks_uri!r}, which is not https://. Keys fetched over plain "
+            "HTTP can be swapped on the way, and with them every token's signature: use the "
+            "authorization server's https:// keys endpoint."
+        )

@@ -9,7 +9,9 @@
 =====================================================================  ==========================
 
 An unknown authorization server id answers 404 with Okta's ``E0000007`` body. The routes
-only translate between HTTP and oauthlib; oauthlib (with ``validator.py``) decides.
+only translate between HTTP and oauthlib; oauthlib (with ``validator.py``) decides. Requests
+must name a loopback ``Host`` and come from no ``Origin`` or a loopback one (FastMCP's
+``HostOriginGuardMiddleware``): 421 or 403 otherwise, so DNS rebinding cannot reach it.
 
 About ``http://``: oauthlib's *client* side refuses non-HTTPS URLs (``InsecureTransportError``)
 unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` is set, and its ``MetadataEndpoint``
@@ -30,7 +32,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -247,7 +251,10 @@ def build_app(state: OktaState) -> Starlette:
         Route("/oauth2/v1/{endpoint:path}", org_endpoint, methods=["GET", "POST"]),
         Route("/oauth2/{server_id}/v1/{endpoint:path}", custom_endpoint, methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes)
+    # DNS rebinding: a web page whose host name resolves to 127.0.0.1 must not reach this server,
+    # and a page on another origin must not post to it (FastMCP's guard, as on the calculator).
+    guard = Middleware(HostOriginGuardMiddleware, allowed_hosts=[], mode="strict")
+    return Starlette(routes=routes, middleware=[guard])
 
 
 def _not_found(name: str, kind: str = "AuthorizationServer") -> JSONResponse:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from html import escape
 from urllib.parse import urlsplit
 
+from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -42,7 +44,9 @@ def callback_app(path: str, handle: Callable[[str], tuple[int, str]]) -> Starlet
         status, html = handle(request.url.query)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
-    return Starlette(routes=[Route(path, callback, methods=["GET"])])
+    # Loopback Host names only (DNS rebinding), as on every server in this tutorial.
+    guard = Middleware(HostOriginGuardMiddleware, allowed_hosts=[], mode="strict")
+    return Starlette(routes=[Route(path, callback, methods=["GET"])], middleware=[guard])
 
 
 def start_listener(redirect_uri: str, handle: Callable[[str], tuple[int, str]], *, name: str) -> background.BackgroundServer:

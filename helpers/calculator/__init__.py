@@ -7,23 +7,23 @@ turns it on without a second copy of the tools.
     >>> server.mcp_url
     'http://127.0.0.1:53211/mcp'
 
-Run it for deployment (stateless streamable HTTP at ``/mcp``)::
+Run it for deployment (stateless streamable HTTP at ``/mcp``; ``__main__.py`` and ``serve.py``)::
 
-    python -m helpers.calculator [--host H] [--port P] [--no-auth]
+    python -m helpers.calculator [--host H] [--port P] [--public-url URL] [--no-auth]
 
-With ``OAUTH_ISSUER`` and ``OAUTH_AUDIENCE`` set (environment or ``.env``) it verifies
-Okta access tokens; with no ``OAUTH_*`` at all it starts the local authorization server
-and protects itself with that; ``--no-auth`` is the only way to serve unprotected.
+Every app checks the ``Host`` and ``Origin`` of each request (FastMCP's DNS-rebinding
+protection): loopback names and the host of ``base_url`` are accepted, and a request a web
+page sends from another origin gets 403, so a page on the internet cannot reach a server
+a learner runs on 127.0.0.1, with or without authentication.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastmcp import FastMCP
 from fastmcp.server.auth import require_scopes
@@ -36,7 +36,7 @@ from helpers.verification import Protection
 
 __all__ = [
     "MCP_PATH", "SCOPES", "TOOL_SCOPES", "CalculatorServer", "build_calculator", "calculator_app",
-    "describe_caller", "start_calculator", "main",
+    "describe_caller", "start_calculator",
 ]
 
 MCP_PATH = "/mcp"
@@ -125,12 +125,32 @@ def describe_caller(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 def calculator_app(protection: Protection | None = None, *, base_url: str | None = None):
-    """A fresh ASGI app serving the calculator at ``/mcp`` (stateless streamable HTTP)."""
+    """A fresh ASGI app serving the calculator at ``/mcp`` (stateless streamable HTTP).
+
+    Requests must name a loopback host or ``base_url``'s host, and a browser ``Origin`` must be
+    loopback or ``base_url``'s origin (FastMCP's ``host_origin_protection``); others get 421/403.
+    """
     mcp = build_calculator(protection, base_url=base_url)
     middleware = None
     if protection is not None:
         middleware = protection.middleware(base_url=base_url, mcp_path=MCP_PATH, tool_scopes=TOOL_SCOPES)
-    return mcp.http_app(path=MCP_PATH, stateless_http=True, middleware=middleware)
+    hosts, origins = _allowed_hosts_and_origins(base_url)
+    return mcp.http_app(
+        path=MCP_PATH,
+        stateless_http=True,
+        middleware=middleware,
+        host_origin_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=origins,
+    )
+
+
+def _allowed_hosts_and_origins(base_url: str | None) -> tuple[list[str], list[str]]:
+    """``base_url``'s host and origin (FastMCP always adds 127.0.0.1, localhost and ::1)."""
+    if not base_url:
+        return [], []
+    parts = urlsplit(base_url)
+    return [parts.hostname or ""], [f"{parts.scheme}://{parts.netloc}"]
 
 
 @dataclass(frozen=True)
@@ -181,27 +201,3 @@ def quiet_server_logs() -> None:
     """
     for name in ("fastmcp", "mcp"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: serve the calculator in the foreground for deployment."""
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.calculator",
-        description="Serve the calculator MCP server (stateless streamable HTTP at /mcp).",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    parser.add_argument("--no-auth", action="store_true", help="serve without authentication (never in production)")
-    parser.add_argument(
-        "--public-url", help="the URL clients reach the server at, for discovery metadata "
-        "(e.g. https://mcp.example.com behind a TLS proxy; default http://HOST:PORT)",
-    )
-    args = parser.parse_args(argv)
-
-    from helpers.serve import serve_calculator  # deployment wiring lives apart from the tools
-
-    return serve_calculator(host=args.host, port=args.port, no_auth=args.no_auth, public_url=args.public_url)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Where secrets and tokens may be sent: HTTPS anywhere, plain HTTP only to this machine.
+
+One rule, used by every client in ``helpers`` (discovery, the three token fetchers, the
+gateway, the verifier's JWKS): a client secret, a code, a refresh token or an access token
+travels over ``https://``, or over ``http://`` to a loopback address (127.0.0.0/8, ``::1``,
+``localhost``), where it never crosses a network.
+
+    >>> is_loopback_url("http://127.0.0.1:8900/oauth2/default")
+    True
+    >>> is_secure_or_loopback("http://calculator.example.com/mcp")
+    False
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["canonical_url", "is_loopback_host", "is_loopback_url", "is_secure_or_loopback"]
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` names this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    host = (host or "").strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (its scheme is not looked at)."""
+    try:
+        return is_loopback_host(urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def is_secure_or_loopback(url: str) -> bool:
+    """Whether credentials may be sent to ``url``: ``https://`` with a host, or ``http://`` to loopback."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return bool(parts.hostname)
+    return scheme == "http" and is_loopback_host(parts.hostname)
+
+
+def canonical_url(url: str) -> str:
+    """``url`` with its scheme and host in lower case and no fragment (RFC 8707 section 2).
+
+    Used to compare resource identifiers: ``HTTPS://MCP.example.com/mcp`` names the same
+    resource as ``https://mcp.example.com/mcp``; the path is compared exactly.
+    """
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
