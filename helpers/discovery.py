@@ -1,14 +1,24 @@
-"""Find the authorization server from an MCP server's URL, as an MCP client or AI gateway does.
+"""Find the authorization server from an MCP server's URL, as an MCP client or AI gateway does,
+and trust only the one the client was registered with.
 
-1. Ask the MCP server for its protected resource metadata (RFC 9728):
-   ``{origin}/.well-known/oauth-protected-resource{path}``. It names the authorization
-   server(s) and the scopes.
-2. Read that authorization server's metadata (RFC 8414): Okta serves it at
-   ``{issuer}/.well-known/oauth-authorization-server``; the RFC's path-inserted form and
-   OpenID Connect discovery are tried next. Its ``issuer`` must equal the one named in 1.
-3. Fall back, for servers without RFC 9728, to the legacy
-   ``{origin}/.well-known/oauth-authorization-server`` on the MCP server itself (the
-   calculator redirects it to the issuer's document, as the original Okta guide does).
+A client holds a client id and secret that one authorization server issued. Whoever runs (or
+impersonates) an MCP server chooses what its metadata says, so a client that followed it
+blindly would send that secret, a user's sign-in and a PKCE verifier to any server it names.
+:func:`discover` therefore takes the **expected issuer** (from settings, ``OAUTH_ISSUER``) and
+refuses metadata that names another. The steps (MCP authorization specification 2025-11-25):
+
+1. Call the MCP server without a token. A protected server answers ``401`` with
+   ``WWW-Authenticate: Bearer resource_metadata="...", scope="..."``: where its metadata is, and
+   the scopes this request needs (the first choice of scopes to ask for).
+2. Read the protected resource metadata (RFC 9728): the URL from the challenge, else
+   ``{origin}/.well-known/oauth-protected-resource{path}``, else the same at the root. Its
+   ``resource`` must be the MCP server's URL (RFC 9728 section 3.3), and one of its
+   ``authorization_servers`` must be the expected issuer.
+3. Read that issuer's metadata (RFC 8414): Okta's ``{issuer}/.well-known/oauth-authorization-server``,
+   then the path-inserted form, then OpenID Connect discovery. Its ``issuer`` must be the expected one
+   (RFC 8414 section 3.3), and the endpoints a client sends secrets to must be HTTPS.
+4. Servers without RFC 9728 fall back to ``{origin}/.well-known/oauth-authorization-server`` on the
+   MCP server itself (the calculator redirects it to the issuer's document, as the guide does).
 
 Every failure raises :class:`DiscoveryError` saying which URL answered what.
 """
@@ -21,81 +31,185 @@ from urllib.parse import urlsplit
 
 import requests
 
-__all__ = ["DiscoveryError", "Discovered", "discover"]
+from helpers.challenge import bearer_challenge
+from helpers.urls import canonical_url, is_secure_or_loopback
+
+__all__ = ["Discovered", "DiscoveryError", "IssuerMismatchError", "ResourceMismatchError", "discover"]
+
+#: A JSON-RPC request the MCP server may answer without side effects; sent without a token
+#: only to read the 401 challenge.
+_PROBE = {"jsonrpc": "2.0", "id": "discovery", "method": "ping"}
+_ACCEPT_MCP = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 class DiscoveryError(RuntimeError):
     """Discovery failed; the message names the URL and what was wrong."""
 
 
+class IssuerMismatchError(DiscoveryError):
+    """The MCP server (or a metadata document) names an authorization server the client does not trust."""
+
+    def __init__(self, message: str, *, expected: str, named: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.named = named
+
+
+class ResourceMismatchError(DiscoveryError):
+    """The protected resource metadata describes another resource than the MCP server asked."""
+
+
 @dataclass(frozen=True)
 class Discovered:
-    """What a client learns before asking for a token."""
+    """What a client learns before asking for a token.
+
+    ``scopes_supported`` are the MCP server's (RFC 9728); ``challenge_scopes`` are the scopes
+    its 401 named, if any. :attr:`scopes_to_request` applies the MCP scope selection strategy.
+    """
 
     resource: str
     issuer: str
     metadata: dict[str, Any] = field(repr=False)
     scopes_supported: tuple[str, ...] = ()
+    challenge_scopes: tuple[str, ...] | None = None
     resource_metadata_url: str | None = None
     metadata_url: str = ""
     steps: tuple[str, ...] = ()
+
+    @property
+    def scopes_to_request(self) -> tuple[str, ...]:
+        """The challenge's ``scope`` when the 401 named one, else the server's ``scopes_supported``."""
+        return self.challenge_scopes if self.challenge_scopes is not None else self.scopes_supported
 
     @property
     def token_endpoint(self) -> str:
         return self.metadata["token_endpoint"]
 
     @property
-    def authorization_endpoint(self) -> str:
-        return self.metadata["authorization_endpoint"]
+    def authorization_endpoint(self) -> str | None:
+        return self.metadata.get("authorization_endpoint")
 
     @property
-    def jwks_uri(self) -> str:
-        return self.metadata["jwks_uri"]
+    def jwks_uri(self) -> str | None:
+        return self.metadata.get("jwks_uri")
 
 
-def discover(mcp_url: str, *, timeout: float = 5.0, session: requests.Session | None = None) -> Discovered:
-    """Discover the authorization server protecting the MCP server at ``mcp_url``."""
-    http = session or requests.Session()
+def discover(
+    mcp_url: str, *, issuer: str, timeout: float = 5.0, session: requests.Session | None = None
+) -> Discovered:
+    """Discover the authorization server protecting the MCP server at ``mcp_url``.
+
+    ``issuer`` is the authorization server this client was registered with (``OAUTH_ISSUER``);
+    any other raises :class:`IssuerMismatchError` naming both. A metadata document for another
+    resource raises :class:`ResourceMismatchError`.
+    """
+    if not isinstance(issuer, str) or not issuer:
+        raise DiscoveryError(
+            "discover() needs the expected issuer (OAUTH_ISSUER): a client may only send its "
+            "credentials to the authorization server it was registered with."
+        )
     parts = urlsplit(mcp_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DiscoveryError(f"{mcp_url!r} is not an http(s) URL of an MCP server (e.g. https://host/mcp).")
-    origin = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path.rstrip("/")
+    if not is_secure_or_loopback(mcp_url):
+        raise DiscoveryError(
+            f"{mcp_url} is plain http:// to another machine: access tokens must travel over HTTPS "
+            "(plain http is accepted for 127.0.0.1 and localhost only)."
+        )
+    if session is None:
+        with requests.Session() as http:
+            return _discover(http, mcp_url, issuer, timeout)
+    return _discover(session, mcp_url, issuer, timeout)
+
+
+def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float) -> Discovered:
+    parts = urlsplit(mcp_url)
+    origin, path = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
     steps: list[str] = []
 
-    resource_metadata_url = f"{origin}/.well-known/oauth-protected-resource{path}"
-    resource_metadata = _get_json(http, resource_metadata_url, timeout, required=False)
+    challenge = _probe(http, mcp_url, timeout)
+    if challenge is not None:
+        steps.append(f"401 challenge from the MCP server: {mcp_url}")
+    candidates = [f"{origin}/.well-known/oauth-protected-resource{path}", f"{origin}/.well-known/oauth-protected-resource"]
+    if challenge is not None and challenge.resource_metadata:
+        candidates.insert(0, challenge.resource_metadata)
+    resource_metadata, resource_metadata_url = _first_json(http, dict.fromkeys(candidates), timeout)
+
     if resource_metadata is not None:
         steps.append(f"protected resource metadata: {resource_metadata_url}")
-        servers = resource_metadata.get("authorization_servers") or []
-        if not servers or not isinstance(servers[0], str):
-            raise DiscoveryError(f"{resource_metadata_url} names no authorization_servers.")
-        issuer = servers[0]
+        resource = _check_resource(resource_metadata, mcp_url, resource_metadata_url)
+        _pick_issuer(resource_metadata.get("authorization_servers"), issuer, resource_metadata_url)
         metadata, metadata_url = _authorization_server_metadata(http, issuer, timeout)
         steps.append(f"authorization server metadata: {metadata_url}")
-        scopes = tuple(resource_metadata.get("scopes_supported") or ())
-        resource = resource_metadata.get("resource") or mcp_url
+        scopes = resource_metadata.get("scopes_supported")
+        scopes_supported = tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else ()
     else:
         metadata_url = f"{origin}/.well-known/oauth-authorization-server"
         metadata = _get_json(http, metadata_url, timeout, required=False)
         if metadata is None:
             raise DiscoveryError(
-                f"{mcp_url} publishes neither {resource_metadata_url} (RFC 9728) nor {metadata_url}: "
+                f"{mcp_url} publishes neither {candidates[-2]} (RFC 9728) nor {metadata_url}: "
                 "is it a protected MCP server, and is the URL right?"
             )
         steps.append(f"legacy authorization server metadata on the MCP server: {metadata_url}")
-        issuer = metadata.get("issuer", "")
-        scopes, resource_metadata_url, resource = (), None, mcp_url
+        named = metadata.get("issuer")
+        if named != issuer:
+            raise IssuerMismatchError(
+                f"The MCP server at {mcp_url} points to the authorization server {named!r}, but this "
+                f"client was registered with {issuer!r}. Its credentials are not sent anywhere else.",
+                expected=issuer,
+                named=(str(named),),
+            )
+        resource, resource_metadata_url, scopes_supported = mcp_url, None, ()
     _check_metadata(metadata, issuer, metadata_url)
     return Discovered(
         resource=resource,
         issuer=issuer,
         metadata=metadata,
-        scopes_supported=scopes or tuple(metadata.get("scopes_supported") or ()),
+        scopes_supported=scopes_supported,
+        challenge_scopes=challenge.scopes if challenge is not None else None,
         resource_metadata_url=resource_metadata_url,
         metadata_url=metadata_url,
         steps=tuple(steps),
     )
+
+
+def _probe(http: requests.Session, mcp_url: str, timeout: float):
+    """The Bearer challenge of the MCP server's answer to a request without a token, if it is a 401."""
+    try:
+        response = http.post(mcp_url, json=_PROBE, headers=_ACCEPT_MCP, timeout=timeout, allow_redirects=False)
+    except requests.Timeout:
+        raise DiscoveryError(f"{mcp_url} did not answer within {timeout:g} s.") from None
+    except requests.RequestException as exc:
+        raise DiscoveryError(f"Could not reach {mcp_url} ({type(exc).__name__}).") from None
+    with response:
+        return bearer_challenge(response.headers) if response.status_code == 401 else None
+
+
+def _check_resource(document: dict, mcp_url: str, url: str) -> str:
+    """RFC 9728 section 3.3: the metadata's ``resource`` must be the URL the client asked about."""
+    resource = document.get("resource")
+    if not isinstance(resource, str) or canonical_url(resource) != canonical_url(mcp_url):
+        raise ResourceMismatchError(
+            f"The protected resource metadata at {url} describes the resource {resource!r}, not "
+            f"{mcp_url!r}. A client must not use metadata for another resource (RFC 9728, section "
+            "3.3): check the MCP server's URL, or the server's --public-url."
+        )
+    return resource
+
+
+def _pick_issuer(servers: Any, issuer: str, url: str) -> None:
+    named = tuple(s for s in servers if isinstance(s, str)) if isinstance(servers, list) else ()
+    if not named:
+        raise DiscoveryError(f"{url} names no authorization_servers.")
+    if issuer not in named:
+        raise IssuerMismatchError(
+            f"The MCP server's metadata ({url}) names the authorization server(s) {', '.join(named)}, "
+            f"but this client was registered with {issuer}. Its credentials are only ever sent to "
+            "that issuer: check OAUTH_ISSUER, or the MCP server you are connecting to.",
+            expected=issuer,
+            named=named,
+        )
 
 
 def _authorization_server_metadata(http: requests.Session, issuer: str, timeout: float) -> tuple[dict, str]:
@@ -106,22 +220,37 @@ def _authorization_server_metadata(http: requests.Session, issuer: str, timeout:
         f"{origin}/.well-known/oauth-authorization-server{path}",  # RFC 8414
         f"{issuer.rstrip('/')}/.well-known/openid-configuration",  # OpenID Connect
     ]
-    for url in dict.fromkeys(candidates):
-        metadata = _get_json(http, url, timeout, required=False)
-        if metadata is not None:
-            return metadata, url
-    raise DiscoveryError(f"The authorization server {issuer} publishes no metadata at {', '.join(candidates)}.")
+    metadata, url = _first_json(http, dict.fromkeys(candidates), timeout)
+    if metadata is None:
+        raise DiscoveryError(f"The authorization server {issuer} publishes no metadata at {', '.join(candidates)}.")
+    return metadata, url
 
 
 def _check_metadata(metadata: dict, issuer: str, url: str) -> None:
     if metadata.get("issuer") != issuer:
-        raise DiscoveryError(
-            f"The metadata at {url} says issuer {metadata.get('issuer')!r}, not {issuer!r}. "
-            "A client must not use metadata whose issuer differs (RFC 8414, section 3.3)."
+        raise IssuerMismatchError(
+            f"The metadata at {url} says issuer {metadata.get('issuer')!r}, not {issuer!r}. A client "
+            "must not use metadata whose issuer differs (RFC 8414, section 3.3).",
+            expected=issuer,
+            named=(str(metadata.get("issuer")),),
         )
-    for name in ("token_endpoint", "jwks_uri"):
-        if not isinstance(metadata.get(name), str):
-            raise DiscoveryError(f"The metadata at {url} has no {name}.")
+    if not isinstance(metadata.get("token_endpoint"), str):
+        raise DiscoveryError(f"The metadata at {url} has no token_endpoint.")
+    for name in ("token_endpoint", "authorization_endpoint", "revocation_endpoint"):
+        endpoint = metadata.get(name)
+        if endpoint is not None and (not isinstance(endpoint, str) or not is_secure_or_loopback(endpoint)):
+            raise DiscoveryError(
+                f"The metadata at {url} gives {name} {endpoint!r}, which is not an https:// URL: "
+                "credentials sent there would cross the network in clear text."
+            )
+
+
+def _first_json(http: requests.Session, urls, timeout: float) -> tuple[dict | None, str | None]:
+    for url in urls:
+        document = _get_json(http, url, timeout, required=False)
+        if document is not None:
+            return document, url
+    return None, None
 
 
 def _get_json(http: requests.Session, url: str, timeout: float, *, required: bool) -> dict | None:

@@ -9,6 +9,8 @@ One place reads the process environment and ``.env`` (environment variables win 
 ``OAUTH_JWKS_URI``            optional; read from the issuer's metadata when absent
 ``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant
 ``CLIENT_ID`` / ``CLIENT_SECRET``  the web app a gateway uses to sign users in
+``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
+                              server (default ``false``: Okta may reject it, see notebook 06)
 ============================  ===========================================================
 
 With none of the ``OAUTH_*`` variables set, the tutorial uses its local Okta-compatible
@@ -63,6 +65,8 @@ class Settings:
     m2m_client: ClientCredentials | None = None
     web_client: ClientCredentials | None = None
     source: str = "environment"
+    #: RFC 8707: whether clients send ``resource`` to this authorization server (OAUTH_SEND_RESOURCE)
+    send_resource_parameter: bool = False
 
     @property
     def uses_local_server(self) -> bool:
@@ -114,8 +118,9 @@ def load_settings(
             "authorization server), 'okta' (the tenant in .env) or leave it unset."
         )
     configured = [name for name in OAUTH_VARIABLES if get(name)]
+    send_resource = _boolean(get, "OAUTH_SEND_RESOURCE")
     if requested == "local" or (requested == "auto" and not configured):
-        return Settings(mode="local", source=source)
+        return Settings(mode="local", source=source, send_resource_parameter=send_resource)
 
     issuer = _require(get, "OAUTH_ISSUER", "the issuer URI of your custom authorization server "
                       "(Security > API > Authorization Servers > Issuer URI)")
@@ -138,7 +143,17 @@ def load_settings(
         m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False),
         source=source,
+        send_resource_parameter=send_resource,
     )
+
+
+def _boolean(get, name: str) -> bool:
+    value = (get(name) or "false").lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise ConfigurationError(f"{name}={value!r} is not understood: use true or false (default false).")
 
 
 def _require(get, name: str, what: str) -> str:

@@ -94,7 +94,7 @@ def calculator(okta):
 
 @pytest.fixture
 def login(okta, calculator):
-    return UserLogin(calculator.mcp_url, okta.clients["web"], redirect_uri=REDIRECT)
+    return UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT)
 
 
 def submit_sign_in_form(page, username: str, password: str) -> None:

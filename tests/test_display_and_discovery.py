@@ -13,6 +13,8 @@ from helpers.discovery import DiscoveryError, discover
 from helpers.display import check_mark, claims_table, mask_secret, mask_token, relative_time, table
 from helpers.verification import Protection
 
+ISSUER = "https://example.okta.com/oauth2/default"
+
 
 def test_mask_token_never_shows_the_whole_token():
     token = "eyJraWQiOiJrMSJ9." + "a" * 300 + ".sig"
@@ -86,13 +88,15 @@ def okta_and_calculator():
 
 def test_discover_from_the_mcp_url(okta_and_calculator):
     okta, calculator = okta_and_calculator
-    found = discover(calculator.mcp_url)
+    found = discover(calculator.mcp_url, issuer=okta.issuer)
     assert found.issuer == okta.issuer
     assert found.token_endpoint == okta.token_endpoint
     assert found.authorization_endpoint == okta.authorization_endpoint
     assert found.scopes_supported == ("calculator.add", "calculator.subtract")
     assert found.resource == calculator.mcp_url
-    assert len(found.steps) == 2
+    assert found.challenge_scopes is None  # the calculator's 401 names no scope
+    assert found.scopes_to_request == ("calculator.add", "calculator.subtract")
+    assert len(found.steps) == 3 and found.steps[0].startswith("401 challenge")
 
 
 def serve(routes, name):
@@ -104,7 +108,7 @@ def test_discover_falls_back_to_the_legacy_metadata(okta_and_calculator):
     metadata = requests.get(okta.metadata_url, timeout=5).json()
     legacy = serve([Route("/.well-known/oauth-authorization-server", lambda r: JSONResponse(metadata))], "test-legacy")
     try:
-        found = discover(legacy.url + "/mcp")
+        found = discover(legacy.url + "/mcp", issuer=okta.issuer)
         assert found.issuer == okta.issuer and found.token_endpoint == okta.token_endpoint
         assert found.steps[0].startswith("legacy")
     finally:
@@ -114,15 +118,15 @@ def test_discover_falls_back_to_the_legacy_metadata(okta_and_calculator):
 @pytest.mark.parametrize("routes, message", [
     ([], "publishes neither"),
     ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: PlainTextResponse("<html>"))], "did not answer with JSON"),
-    ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: JSONResponse({"resource": "x"}))], "names no authorization_servers"),
+    ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: JSONResponse({"resource": str(r.base_url) + "mcp"}))], "names no authorization_servers"),
     ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: Response(status_code=500))], "answered HTTP 500"),
-    ([Route("/.well-known/oauth-authorization-server", lambda r: JSONResponse({"issuer": "https://a", "token_endpoint": "https://a/t"}))], "has no jwks_uri"),
+    ([Route("/.well-known/oauth-authorization-server", lambda r: JSONResponse({"issuer": ISSUER}))], "has no token_endpoint"),
 ])
 def test_discovery_failures_say_what_was_wrong(routes, message):
     server = serve(routes, "test-bad-discovery")
     try:
         with pytest.raises(DiscoveryError, match=message):
-            discover(server.url + "/mcp")
+            discover(server.url + "/mcp", issuer=ISSUER)
     finally:
         server.stop()
 
@@ -130,15 +134,15 @@ def test_discovery_failures_say_what_was_wrong(routes, message):
 def test_discovery_refuses_metadata_for_another_issuer(okta_and_calculator):
     okta, _ = okta_and_calculator
     metadata = {**requests.get(okta.metadata_url, timeout=5).json(), "issuer": "https://evil.example.com"}
-    prm = {"resource": "x", "authorization_servers": [None]}
     routes = [
-        Route("/.well-known/oauth-protected-resource/mcp", lambda r: JSONResponse({**prm, "authorization_servers": [str(r.base_url) + "as"]})),
+        Route("/.well-known/oauth-protected-resource/mcp", lambda r: JSONResponse(
+            {"resource": str(r.base_url) + "mcp", "authorization_servers": [str(r.base_url) + "as"]})),
         Route("/as/.well-known/oauth-authorization-server", lambda r: JSONResponse(metadata)),
     ]
     server = serve(routes, "test-mixup")
     try:
         with pytest.raises(DiscoveryError, match="RFC 8414"):
-            discover(server.url + "/mcp")
+            discover(server.url + "/mcp", issuer=server.url + "/as")
     finally:
         server.stop()
 
@@ -146,9 +150,9 @@ def test_discovery_refuses_metadata_for_another_issuer(okta_and_calculator):
 @pytest.mark.parametrize("url", ["ftp://x/mcp", "not a url", "http:///mcp"])
 def test_discovery_refuses_a_malformed_url(url):
     with pytest.raises(DiscoveryError, match="not an http"):
-        discover(url)
+        discover(url, issuer=ISSUER)
 
 
 def test_discovery_of_an_unreachable_server():
     with pytest.raises(DiscoveryError, match="Could not reach"):
-        discover("http://127.0.0.1:9/mcp", timeout=2)
+        discover("http://127.0.0.1:9/mcp", issuer=ISSUER, timeout=2)

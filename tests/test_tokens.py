@@ -23,7 +23,7 @@ from helpers.tokens import (
     fetch_token_with_requests_oauthlib,
     is_loopback_url,
 )
-from helpers.tokens import fetching
+from helpers.tokens import curl
 
 SCOPES = ["calculator.add", "calculator.subtract"]
 WAYS = {
@@ -173,7 +173,7 @@ def test_the_displayed_curl_command_works_in_a_shell(okta, write_client):
 
 
 def test_without_curl_the_error_shows_the_command(okta, write_client, monkeypatch):
-    monkeypatch.setattr(fetching.shutil, "which", lambda name: None)
+    monkeypatch.setattr(curl.shutil, "which", lambda name: None)
     with pytest.raises(TokenError, match="curl is not installed") as info:
         fetch_token_with_curl(okta.token_endpoint, write_client, SCOPES)
     assert "--config -" in str(info.value) and write_client.client_secret not in str(info.value)

@@ -110,7 +110,7 @@ def clock():
 
 @pytest.fixture
 def login(okta, calculator, clock):
-    return UserLogin(calculator.mcp_url, okta.clients["web"], redirect_uri=REDIRECT, clock=clock)
+    return UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT, clock=clock)
 
 
 def begin(login, **options):
@@ -225,15 +225,21 @@ async def test_calls_tools_as_the_user(login, calculator, ada):
     assert (me["sub"], me["uid"]) == (ada.login, ada.uid)
 
 
-async def test_wrong_state_is_refused_without_exchanging_the_code(login, okta, ada):
+async def test_wrong_state_is_refused_without_exchanging_the_code_or_ending_the_sign_in(login, okta, ada):
+    """Issue 12 of the client review: any web page could end a pending sign-in with one forged
+    request to the callback, because the sign-in was marked used before ``state`` was checked."""
     pending = begin(login, timeout=10)
     redirect = sign_in(pending.url, ada.login, ada.password)
-    status, page = browse(with_query(redirect, state="forged-by-someone-else"))
-    assert status == 400 and "state does not match" in page
-    with pytest.raises(StateMismatchError, match="forged redirect .*Start a new sign-in"):
-        await pending.wait()
-    assert okta.request_counts["token"] == 0
-    assert login.tokens is None and not listener_answers()
+    for forged in (with_query(redirect, state="forged-by-someone-else"), REDIRECT + "?error=access_denied",
+                   REDIRECT + "?code=x&state=a&state=b"):
+        status, page = browse(forged)
+        assert status == 400 and "does not answer the sign-in" in page
+    with pytest.raises(StateMismatchError, match="forged redirect .*still waiting"):
+        pending.complete(with_query(redirect, state="forged-again"))
+    assert okta.request_counts["token"] == 0 and not pending.done and listener_answers()
+    status, page = browse(redirect)  # the real redirect still completes the sign-in
+    assert status == 200 and "Signed in" in page
+    assert (await pending.wait()).access_token and okta.request_counts["token"] == 1
 
 
 async def test_denied_consent(login, okta, ada):
@@ -301,10 +307,8 @@ async def test_a_second_redirect_to_the_listener_changes_nothing(login, ada):
 
 async def test_timeout_stops_the_listener(login):
     pending = begin(login, timeout=0.3)
-    assert listener_answers()  # a request without code or state: answered, but...
-    with pytest.raises(StateMismatchError):
-        await pending.wait()  # ...it ends the sign-in: the first redirect is the only one
-    pending = begin(login, timeout=0.3)
+    assert listener_answers()  # a request without code or state: answered with 400, nothing ends
+    assert not pending.done
     started = time.monotonic()
     with pytest.raises(SignInTimeoutError, match=r"within 0.3 s.*pending.complete"):
         await pending.wait()
@@ -442,7 +446,7 @@ async def test_revoked_refresh_token(login, okta, calculator, ada, clock):
 
 async def test_no_refresh_token_without_offline_access(okta, calculator, ada, clock):
     login = UserLogin(
-        calculator.mcp_url, okta.clients["web"], redirect_uri=REDIRECT, clock=clock,
+        calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT, clock=clock,
         scopes=("openid", "calculator.add"),
     )
     tokens = await signed_in(login, ada)
@@ -454,7 +458,7 @@ async def test_no_refresh_token_without_offline_access(okta, calculator, ada, cl
 
 async def test_a_public_client_signs_in_and_refreshes_with_pkce_alone(okta, calculator, ada):
     spa = ClientCredentials("0oa1calculatorspa0001", None)
-    login = UserLogin(calculator.mcp_url, spa, redirect_uri=REDIRECT)
+    login = UserLogin(calculator.mcp_url, spa, issuer=okta.issuer, redirect_uri=REDIRECT)
     tokens = await signed_in(login, ada)
     assert claims(tokens.access_token)["cid"] == spa.client_id
     assert login.refresh().refresh_token != tokens.refresh_token
@@ -470,25 +474,33 @@ async def test_sign_out_revokes_the_refresh_token(login, okta, ada):
 # -- resource parameter, transport, odds and ends ---------------------------------------------
 
 
-async def test_resource_parameter_is_sent_when_configured(okta, calculator, ada):
-    login = UserLogin(calculator.mcp_url, okta.clients["web"], redirect_uri=REDIRECT, resource=okta.audience)
-    pending = begin(login, listen=False)
-    assert parse_qs(urlsplit(pending.url).query)["resource"] == [okta.audience]
-    sign_in_with_password(pending, ada.login, ada.password)
-    assert (await pending.wait()).access_token
-    assert login.refresh().access_token
+async def test_resource_parameter_is_sent_only_when_configured(okta, calculator, ada):
+    """RFC 8707: off by default (what works with Okta); on, the verified MCP server URL is sent."""
+    default = UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT)
+    assert default.resource is None and "resource" not in parse_qs(urlsplit(begin(default, listen=False).url).query)
 
-    wrong = UserLogin(calculator.mcp_url, okta.clients["web"], redirect_uri=REDIRECT, resource=calculator.mcp_url)
-    pending = begin(wrong, listen=False)
+    sending = UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT, send_resource=True)
+    pending = begin(sending, listen=False)
+    assert parse_qs(urlsplit(pending.url).query)["resource"] == [calculator.mcp_url]
+    # An authorization server that rejects a resource other than its audience (Okta may): invalid_target.
     sign_in_with_password(pending, ada.login, ada.password)
     with pytest.raises(AuthorizationError, match="error=invalid_target") as caught:
         await pending.wait()
     assert caught.value.error == "invalid_target"
 
+    okta.set_resource_parameter_check(False)  # one that ignores it: sign-in, exchange and refresh work
+    try:
+        pending = begin(sending, listen=False)
+        sign_in_with_password(pending, ada.login, ada.password)
+        assert (await pending.wait()).access_token
+        assert sending.refresh().access_token
+    finally:
+        okta.set_resource_parameter_check(True)
+
 
 def test_plain_http_only_for_loopback(okta, calculator):
     with pytest.raises(InsecureURLError, match="only for 127.0.0.1 and localhost"):
-        UserLogin(calculator.mcp_url, okta.clients["web"], redirect_uri="http://gateway.example.com/callback")
+        UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri="http://gateway.example.com/callback")
     with pytest.raises(InsecureURLError):
         with allow_loopback_http("http://okta.example.com/oauth2/default/v1/token"):
             pass

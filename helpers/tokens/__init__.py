@@ -1,31 +1,34 @@
 """Access tokens for services: three ways to fetch one, and a manager that caches and renews it.
 
-- :mod:`helpers.tokens.fetching`: cURL, ``requests`` with HTTP Basic, ``requests-oauthlib``;
-  each returns a :class:`TokenResponse` and raises :class:`TokenRequestError` (Okta's error)
-  or :class:`TokenEndpointUnreachable`.
+- :mod:`helpers.tokens.curl`: way one, the ``curl`` command (the secret never on a command line);
+- :mod:`helpers.tokens.fetching`: way two, ``requests`` with HTTP Basic, and way three,
+  ``requests-oauthlib``;
+- :mod:`helpers.tokens.responses`: the :class:`TokenResponse` all three return, and the errors
+  they raise (:class:`TokenRequestError`: Okta's error; :class:`TokenEndpointUnreachable`);
 - :mod:`helpers.tokens.manager`: :class:`TokenManager`, the auth to give ``fastmcp.Client``.
 """
 
+from .curl import CurlCommand, curl_available, curl_command, fetch_token_with_curl
 from .fetching import (
-    CurlCommand,
-    TokenEndpointUnreachable,
-    TokenError,
-    TokenRequestError,
-    TokenResponse,
     allow_http_for_loopback,
     basic_credentials,
-    curl_available,
-    curl_command,
-    fetch_token_with_curl,
     fetch_token_with_requests,
     fetch_token_with_requests_oauthlib,
     is_loopback_url,
 )
-from .manager import FETCHERS, TokenManager, TokenRejectedError
+from .manager import FETCHERS, StepUpRefusedError, TokenManager, TokenRejectedError
+from .responses import (
+    TokenEndpointUnreachable,
+    TokenError,
+    TokenRequestError,
+    TokenResponse,
+    require_secure_token_url,
+)
 
 __all__ = [
     "FETCHERS",
     "CurlCommand",
+    "StepUpRefusedError",
     "TokenEndpointUnreachable",
     "TokenError",
     "TokenManager",
@@ -40,4 +43,5 @@ __all__ = [
     "fetch_token_with_requests",
     "fetch_token_with_requests_oauthlib",
     "is_loopback_url",
+    "require_secure_token_url",
 ]

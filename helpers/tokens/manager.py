@@ -7,10 +7,16 @@ A service that calls an MCP server many times should not ask Okta for a token pe
   its lifetime before, so a short-lived token is still used);
 - lets many threads and many async tasks ask at once while making **one** token request:
   the first caller fetches under a lock, the others wait and reuse its token;
+- survives a token-endpoint outage: one request per attempt, its failure shared with every
+  caller that waited for it, then a pause (1 s, doubling to 30 s) before the next attempt;
+  meanwhile the cached token is served for as long as it is still valid, so a failed renewal
+  fails nobody until the token has really expired;
 - plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client): it sets
-  ``Authorization: Bearer ...`` on each request and, when the MCP server answers 401
-  anyway (the token was revoked, keys rotated, clocks disagree), renews once and retries
-  once; a second 401 raises :class:`TokenRejectedError`.
+  ``Authorization: Bearer ...`` on each request; when the MCP server answers 401 anyway (the
+  token was revoked, keys rotated, clocks disagree) it renews once and retries once; when it
+  answers 403 ``insufficient_scope`` naming a scope the token lacks, it asks for a token with
+  the union of its scopes and the named ones (**step-up**) and retries once. A second 401
+  raises :class:`TokenRejectedError`; a refused step-up raises :class:`StepUpRefusedError`.
 
 It does not speak OAuth itself: fetching goes through one of the functions in
 :mod:`helpers.tokens.fetching` (``requests-oauthlib`` by default).
@@ -24,25 +30,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import anyio.to_thread
+
 import httpx2
 
+from helpers.backoff import SharedBackoff
+from helpers.bearer_auth import RenewingBearerAuth
 from helpers.display import mask_token
 from helpers.settings import ClientCredentials
 
-from .fetching import (
-    DEFAULT_TIMEOUT,
-    TokenError,
-    TokenResponse,
-    fetch_token_with_curl,
-    fetch_token_with_requests,
-    fetch_token_with_requests_oauthlib,
-)
+from .curl import fetch_token_with_curl
+from .fetching import fetch_token_with_requests, fetch_token_with_requests_oauthlib
+from .responses import DEFAULT_TIMEOUT, TokenError, TokenRequestError, TokenResponse
 
-__all__ = ["FETCHERS", "TokenManager", "TokenRejectedError"]
+__all__ = ["FETCHERS", "StepUpRefusedError", "TokenManager", "TokenRejectedError"]
 
 #: The three ways, by name, for :meth:`TokenManager.for_client_credentials`.
 FETCHERS: dict[str, Callable[..., TokenResponse]] = {
@@ -66,36 +70,57 @@ class TokenRejectedError(TokenError):
         )
 
 
+class StepUpRefusedError(TokenError):
+    """The MCP server asked for a scope (403 ``insufficient_scope``) that this client cannot get."""
+
+    def __init__(self, needed: tuple[str, ...], requested: tuple[str, ...], reason: str) -> None:
+        self.needed, self.requested = needed, requested
+        super().__init__(
+            f"The MCP server needs the scope {' '.join(needed)} for this call (403 insufficient_scope). "
+            f"The token manager asked for {' '.join(requested)} and {reason}. Allow this app those "
+            "scopes in the access policy rule (Security > API > Authorization Servers > Access "
+            "Policies), or do not call tools it may not use."
+        )
+
+
 @dataclass(frozen=True)
 class _Cached:
     token: TokenResponse
+    granted: frozenset[str]
     renew_at: float  # on the manager's clock
+    expires_at: float
 
 
-class TokenManager(httpx2.Auth):
+class TokenManager(RenewingBearerAuth):
     """Caches a client-credentials access token and renews it before it expires.
 
-    ``fetch`` gets a new token (a call to one of the three fetch functions); ``clock``
-    is a monotonic clock in seconds (replace it in tests).
+    ``fetch(scopes)`` gets a new token for ``scopes`` (a call to one of the three fetch
+    functions); ``clock`` is a monotonic clock in seconds (replace it in tests).
+    ``step_up=False`` turns step-up off: a 403 is then returned to the caller as it is.
     """
-
-    requires_request_body = True  # a retry sends the same body again
 
     def __init__(
         self,
-        fetch: Callable[[], TokenResponse],
+        fetch: Callable[[tuple[str, ...]], TokenResponse],
+        scopes: Iterable[str] = (),
         *,
         renew_before: float = 60.0,
+        step_up: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        first_retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
     ) -> None:
         if renew_before < 0:
             raise ValueError("renew_before is a number of seconds >= 0.")
         self._fetch = fetch
+        self._scopes = _scope_tuple(scopes)
         self.renew_before = renew_before
+        self.step_up_enabled = step_up  # read by RenewingBearerAuth
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: _Cached | None = None
         self._fetches = 0
+        self._backoff = SharedBackoff(first_delay=first_retry_delay, max_delay=max_retry_delay, clock=clock)
 
     @classmethod
     def for_client_credentials(
@@ -107,15 +132,25 @@ class TokenManager(httpx2.Auth):
         way: str = "requests_oauthlib",
         timeout: float = DEFAULT_TIMEOUT,
         renew_before: float = 60.0,
+        step_up: bool = True,
     ) -> TokenManager:
         """A manager fetching tokens for ``client`` with ``scopes`` one of the three ways
         (``"requests_oauthlib"``, ``"requests"`` or ``"curl"``)."""
         if way not in FETCHERS:
             raise ValueError(f"way={way!r}: choose one of {', '.join(sorted(FETCHERS))}.")
-        fetch_function, scopes = FETCHERS[way], _scope_tuple(scopes)
-        return cls(lambda: fetch_function(token_url, client, scopes, timeout=timeout), renew_before=renew_before)
+        fetch_function = FETCHERS[way]
+
+        def fetch(wanted: tuple[str, ...]) -> TokenResponse:
+            return fetch_function(token_url, client, wanted, timeout=timeout)
+
+        return cls(fetch, scopes, renew_before=renew_before, step_up=step_up)
 
     # -- getting the token ---------------------------------------------------------------
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes this manager asks for (grown by step-up)."""
+        return self._scopes
 
     def get_token(self) -> str:
         """The cached access token, fetching or renewing it first when needed (thread-safe)."""
@@ -136,6 +171,36 @@ class TokenManager(httpx2.Auth):
     async def arenew(self, rejected: str | None = None) -> str:
         """:meth:`renew` for async code."""
         return await anyio.to_thread.run_sync(self.renew, rejected)
+
+    def granted_scopes(self) -> frozenset[str]:
+        """The scopes of the cached token (empty when nothing is cached)."""
+        cached = self._cached
+        return cached.granted if cached else frozenset()
+
+    def step_up(self, needed: Iterable[str]) -> str:
+        """A token that also carries ``needed``: fetched with the union of this manager's scopes
+        and ``needed`` (unless another caller already did). Raises :class:`StepUpRefusedError`
+        when the authorization server will not grant them to this client."""
+        needed = _scope_tuple(needed)
+        with self._lock:
+            cached = self._cached
+            if cached is not None and set(needed) <= cached.granted and self._clock() < cached.expires_at:
+                return cached.token.access_token
+            wanted = tuple(dict.fromkeys((*self._scopes, *needed)))
+            try:
+                cached = self._fetch_now(wanted)
+            except TokenRequestError as exc:
+                refusal = f"HTTP {exc.status} {exc.error}" + (f": {exc.error_description}" if exc.error_description else "")
+                raise StepUpRefusedError(needed, wanted, f"the authorization server refused it ({refusal})") from None
+            if not set(needed) <= cached.granted:
+                granted = " ".join(sorted(cached.granted)) or "nothing"
+                raise StepUpRefusedError(needed, wanted, f"was granted only {granted}")
+            self._scopes = wanted
+            return cached.token.access_token
+
+    async def astep_up(self, needed: Iterable[str]) -> str:
+        """:meth:`step_up` for async code."""
+        return await anyio.to_thread.run_sync(self.step_up, tuple(needed))
 
     @property
     def token_requests(self) -> int:
@@ -165,47 +230,60 @@ class TokenManager(httpx2.Auth):
 
     def _token(self, rejected: str | None) -> str:
         cached = self._fresh(rejected)
-        if cached is None:
-            with self._lock:  # one fetch at a time; waiting callers then find a fresh token
-                cached = self._fresh(rejected)
-                if cached is None:
-                    cached = self._fetch_now()
-        return cached.token.access_token
+        if cached is not None:
+            return cached.token.access_token
+        ticket = self._backoff.ticket()  # before waiting: an attempt that fails meanwhile is ours too
+        with self._lock:  # one fetch at a time; waiting callers then find its token, or its failure
+            cached = self._fresh(rejected)
+            if cached is not None:
+                return cached.token.access_token
+            shared = self._backoff.failure_to_share(ticket)
+            if shared is not None:
+                return self._still_valid_or_raise(shared, rejected)
+            try:
+                cached = self._fetch_now(self._scopes)
+            except TokenError as exc:
+                self._backoff.failed(exc)
+                return self._still_valid_or_raise(exc, rejected)
+            self._backoff.succeeded()
+            return cached.token.access_token
 
-    def _fetch_now(self) -> _Cached:
+    def _still_valid_or_raise(self, error: BaseException, rejected: str | None) -> str:
+        """The cached token if it has not expired (and was not rejected), else ``error``."""
+        cached = self._cached
+        if cached is not None and cached.token.access_token != rejected and self._clock() < cached.expires_at:
+            return cached.token.access_token
+        raise error
+
+    def _fetch_now(self, scopes: tuple[str, ...]) -> _Cached:
         started = self._clock()  # count the lifetime from before the request: never too late
-        token = self._fetch()
+        token = self._fetch(scopes)
         self._fetches += 1
         if token.expires_in is None:  # no lifetime given: use it until the server rejects it
-            renew_at = float("inf")
+            renew_at = expires_at = float("inf")
         else:
-            renew_at = started + token.expires_in - min(self.renew_before, token.expires_in / 2)
-        self._cached = _Cached(token, renew_at)
+            expires_at = started + token.expires_in
+            renew_at = expires_at - min(self.renew_before, token.expires_in / 2)
+        granted = frozenset(token.scopes) if token.scope else frozenset(scopes)
+        self._cached = _Cached(token, granted, renew_at, expires_at)
         return self._cached
 
-    # -- httpx2.Auth: used by fastmcp.Client(auth=manager) -------------------------------
+    # -- RenewingBearerAuth: used by fastmcp.Client(auth=manager) ------------------------
 
-    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.read()
-        token = self.get_token()
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self.renew(rejected=token)}"
-            response = yield request
-            if response.status_code == 401:
-                raise TokenRejectedError(str(request.url), response.headers.get("WWW-Authenticate"))
+    def current_token(self) -> str:
+        return self.get_token()
 
-    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        await request.aread()
-        token = await self.aget_token()
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {await self.arenew(rejected=token)}"
-            response = yield request
-            if response.status_code == 401:
-                raise TokenRejectedError(str(request.url), response.headers.get("WWW-Authenticate"))
+    async def acurrent_token(self) -> str:
+        return await self.aget_token()
+
+    def renewed_token(self, rejected: str) -> str:
+        return self.renew(rejected=rejected)
+
+    def stepped_up_token(self, needed: tuple[str, ...]) -> str:
+        return self.step_up(needed)
+
+    def rejected_again(self, request: httpx2.Request, response: httpx2.Response) -> None:
+        raise TokenRejectedError(str(request.url), response.headers.get("WWW-Authenticate"))
 
     def __repr__(self) -> str:
         return f"<TokenManager token={mask_token(self._current_access_token())} token_requests={self._fetches}>"

@@ -1,8 +1,8 @@
 """A user signs in through an AI gateway: Authorization Code + PKCE, then refresh tokens.
 
-The gateway's side of the flow Okta's calculator MCP guide (linked in the README) describes::
+The gateway's side of the flow the guide (linked in the README) describes::
 
-    login = UserLogin(server.mcp_url, settings.require_web_client())   # discovers the issuer
+    login = UserLogin(server.mcp_url, settings.require_web_client(), issuer=settings.issuer)
     pending = login.begin()            # state + PKCE, a listener on http://127.0.0.1:8765/callback
     print(pending.url)                 # the user opens it and signs in
     tokens = await pending.wait()      # the redirect arrived: code exchanged, tokens stored
@@ -10,18 +10,22 @@ The gateway's side of the flow Okta's calculator MCP guide (linked in the README
     async with Client(server.mcp_url, auth=login.auth()) as client:   # tools, as the user
         me = await client.call_tool("get_me", {})
 
-The access token is refreshed shortly before it expires and after a 401; a rotated refresh
-token replaces the old one. Every failure is a :class:`LoginError` whose message says what
-happened and what to do. :func:`sign_in_with_password` drives the local sign-in page for
-tests and CI.
+``issuer`` pins the authorization server the web app belongs to: an MCP server that names
+another is refused before anything is sent. The access token is refreshed shortly before it
+expires and after a 401; a rotated refresh token replaces the old one; a 403
+``insufficient_scope`` leads to a step-up sign-in when ``login.auth(sign_in=...)`` says how
+to show one. Every failure is a :class:`LoginError` whose message says what happened and what
+to do. :func:`sign_in_with_password` drives the local sign-in page for tests and CI.
 
-Modules: ``gateway`` (the flow and the token store), ``callback`` (the redirect listener),
-``bearer`` (``httpx2.Auth`` for MCP clients), ``transport`` (plain HTTP for loopback URLs
-only), ``automatic`` (password sign-in on the local pages), ``errors``.
+Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``pending`` (one sign-in:
+state, PKCE, completion), ``token_requests`` (the token and revocation requests), ``callback``
+(the redirect listener), ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``,
+``transport`` (plain HTTP for loopback URLs only), ``automatic`` (password sign-in on the local
+pages), ``errors``.
 """
 
 from .automatic import sign_in_with_password
-from .bearer import UserTokenAuth
+from .bearer import SignInHandler, UserTokenAuth
 from .errors import (
     AuthorizationCodeError,
     AuthorizationError,
@@ -32,10 +36,13 @@ from .errors import (
     RefreshTokenError,
     SignInTimeoutError,
     StateMismatchError,
+    StepUpError,
     login_error_in,
 )
-from .gateway import DEFAULT_REDIRECT_URI, USER_SCOPES, PendingSignIn, UserLogin, UserTokens
+from .gateway import DEFAULT_REDIRECT_URI, USER_SCOPES, UserLogin
+from .pending import PendingSignIn
 from .transport import allow_loopback_http, is_loopback_http
+from .user_tokens import UserTokens
 
 __all__ = [
     "DEFAULT_REDIRECT_URI",
@@ -48,8 +55,10 @@ __all__ = [
     "NotSignedInError",
     "PendingSignIn",
     "RefreshTokenError",
+    "SignInHandler",
     "SignInTimeoutError",
     "StateMismatchError",
+    "StepUpError",
     "UserLogin",
     "UserTokenAuth",
     "UserTokens",

@@ -13,7 +13,7 @@ import requests
 
 from ..local_okta.signin import SignInError, sign_in
 from .errors import LoginError
-from .gateway import PendingSignIn
+from .pending import PendingSignIn
 
 __all__ = ["sign_in_with_password"]
 

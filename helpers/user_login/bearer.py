@@ -1,54 +1,67 @@
 """Call MCP tools as the signed-in user: an ``httpx2.Auth`` for ``fastmcp.Client(auth=...)``.
 
-Every request gets ``Authorization: Bearer <the user's access token>``, refreshed first when
-it is about to expire. When the MCP server still answers 401 (the token was revoked, the
-clocks disagree, the signing key rotated), the token is refreshed once and the request sent
-again; a second 401 is returned to the caller as it is, so a broken setup never loops.
+Every request gets ``Authorization: Bearer <the user's access token>``, refreshed first when it
+is about to expire (:class:`~helpers.bearer_auth.RenewingBearerAuth` runs the flow):
+
+- when the MCP server still answers 401 (the token was revoked, the clocks disagree, the signing
+  key rotated), the token is refreshed once and the request sent again; a second 401 is returned
+  to the caller as it is, so a broken setup never loops;
+- when it answers 403 ``insufficient_scope`` naming a scope the user has not granted, the
+  gateway asks the user to sign in again for the union of the scopes (**step-up**) through the
+  ``sign_in`` handler, then sends the request once more. Without a handler, or when the user or
+  the policy refuses, the call fails with :class:`~helpers.user_login.errors.StepUpError`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, Generator
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
-import httpx2
+import anyio.to_thread
 
-if TYPE_CHECKING:
-    from .gateway import UserLogin
+from ..bearer_auth import RenewingBearerAuth
+from .errors import StepUpError
 
-__all__ = ["UserTokenAuth"]
+__all__ = ["SignInHandler", "UserTokenAuth"]
+
+#: Shows the user a sign-in (``pending.url``): a link, a browser, or the local test user's
+#: password. May be a coroutine function; the gateway waits for the redirect afterwards.
+SignInHandler = Callable[[Any], "Awaitable[None] | None"]
 
 
-class UserTokenAuth(httpx2.Auth):
+class UserTokenAuth(RenewingBearerAuth):
     """Bearer authentication with the tokens of a :class:`~helpers.user_login.UserLogin`."""
 
-    requires_request_body = True  # a request is sent twice after a 401, so keep its body
-
-    def __init__(self, login: UserLogin) -> None:
+    def __init__(self, login: Any, *, sign_in: SignInHandler | None = None) -> None:
         self.login = login
+        self.sign_in = sign_in
 
-    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.read()
-        token = self.login.access_token()
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code == 401:
-            fresh = self.login.refresh(stale_access_token=token)
-            self.login.stats["retries after 401"] += 1
-            request.headers["Authorization"] = f"Bearer {fresh.access_token}"
-            yield request
+    def current_token(self) -> str:
+        return self.login.access_token()
 
-    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        await request.aread()
-        # Token requests use blocking HTTP (requests-oauthlib): keep them off the event loop.
-        token = await anyio.to_thread.run_sync(self.login.access_token)
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code == 401:
-            refresh = functools.partial(self.login.refresh, stale_access_token=token)
-            fresh = await anyio.to_thread.run_sync(refresh)
-            self.login.stats["retries after 401"] += 1
-            request.headers["Authorization"] = f"Bearer {fresh.access_token}"
-            yield request
+    def renewed_token(self, rejected: str) -> str:
+        fresh = self.login.refresh(stale_access_token=rejected)
+        self.login.stats["retries after 401"] += 1
+        return fresh.access_token
+
+    def granted_scopes(self) -> frozenset[str]:
+        tokens = self.login.tokens
+        return frozenset(tokens.scopes) if tokens is not None else frozenset()
+
+    async def astepped_up_token(self, needed: tuple[str, ...]) -> str:
+        return await self.login.astep_up(needed, self.sign_in)
+
+    def stepped_up_token(self, needed: tuple[str, ...]) -> str:
+        """The blocking flow (a synchronous httpx client): run the step-up on its own event loop."""
+        try:
+            return anyio.run(functools.partial(self.login.astep_up, needed, self.sign_in))
+        except RuntimeError as exc:
+            if "already running" not in str(exc).lower():
+                raise
+            raise StepUpError(
+                "A step-up sign-in cannot wait inside a running event loop from a synchronous client: "
+                "use the async client (fastmcp.Client) with login.auth(sign_in=...).",
+                needed,
+            ) from None

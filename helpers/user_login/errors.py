@@ -14,11 +14,15 @@ cases a gateway must tell apart, because the fix differs:
 :class:`RefreshTokenError`      the refresh token was refused (revoked, expired, rotated
                                 away) or there is none: sign the user in again
 :class:`NotSignedInError`       no tokens are stored
+:class:`StepUpError`            a tool needs a scope the user has not granted, and asking
+                                for it failed (refused, or no way to ask the user)
 :class:`InsecureURLError`       an ``http://`` URL that is not on this machine
 ==============================  ==============================================================
 """
 
 from __future__ import annotations
+
+from ..error_chain import find_in_chain
 
 __all__ = [
     "AuthorizationCodeError",
@@ -30,6 +34,7 @@ __all__ = [
     "RefreshTokenError",
     "SignInTimeoutError",
     "StateMismatchError",
+    "StepUpError",
     "login_error_in",
 ]
 
@@ -72,6 +77,14 @@ class NotSignedInError(LoginError):
     """There are no tokens for the user: sign in first."""
 
 
+class StepUpError(LoginError):
+    """A tool call needs scopes the user has not granted, and the step-up sign-in did not get them."""
+
+    def __init__(self, message: str, needed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.needed = needed
+
+
 class InsecureURLError(LoginError):
     """An ``http://`` URL that is not a loopback address: tokens must travel over HTTPS."""
 
@@ -83,16 +96,4 @@ def login_error_in(error: BaseException) -> LoginError | None:
     ``RuntimeError("Client failed to connect: ...")`` from it, anyio may group it); this
     follows ``__cause__``, ``__context__`` and exception groups to find the gateway's own error.
     """
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, LoginError):
-            return current
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return None
+    return find_in_chain(error, LoginError)

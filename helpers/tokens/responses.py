@@ -1,0 +1,152 @@
+"""What a token endpoint answers, and the errors every way of asking for a token raises.
+
+- :class:`TokenResponse`: a successful answer (its ``repr`` masks the token);
+- :class:`TokenRequestError`: Okta answered with an error (status, ``error``, ``error_description``
+  and a hint of what to fix);
+- :class:`TokenEndpointUnreachable`: no answer at all (refused, unresolvable, timed out, TLS);
+- :func:`require_secure_token_url`: client secrets go to ``https://`` token endpoints only
+  (plain ``http://`` to this machine, for the local authorization server, aside).
+
+Neither error message ever contains the secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers.display import mask_token
+from helpers.urls import is_secure_or_loopback
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TokenEndpointUnreachable",
+    "TokenError",
+    "TokenRequestError",
+    "TokenResponse",
+    "require_secure_token_url",
+]
+
+DEFAULT_TIMEOUT = 10.0
+
+#: What to check for each error the token endpoint can answer (Okta's error codes).
+ERROR_HINTS = {
+    "invalid_client": "check the client id and secret (the app's General tab in Okta, or M2M_CLIENT_ID "
+    "and M2M_CLIENT_SECRET in .env)",
+    "invalid_scope": "check the scope's spelling, and that the authorization server defines it "
+    "(Security > API > Authorization Servers > Scopes)",
+    "access_denied": "an access policy rule must grant this app these scopes with the Client "
+    "Credentials grant (Security > API > Authorization Servers > Access Policies)",
+    "unauthorized_client": "enable the Client Credentials grant on the app (an API Services app has it)",
+    "unsupported_grant_type": "the authorization server does not offer this grant",
+    "invalid_request": "the request itself is malformed: compare it with the cURL command",
+}
+
+
+class TokenError(RuntimeError):
+    """Getting or using an access token failed; the message says what to check."""
+
+
+class TokenRequestError(TokenError):
+    """The token endpoint answered with an error (HTTP status, Okta's ``error`` and ``error_description``)."""
+
+    def __init__(self, status: int, error: str | None, error_description: str | None, token_url: str) -> None:
+        self.status = status
+        self.error = error
+        self.error_description = error_description
+        self.token_url = token_url
+        what = error or "an answer that is not an OAuth error"
+        message = f"The token endpoint answered HTTP {status} {what}"
+        if error_description:
+            message += f": {error_description}"
+        hint = ERROR_HINTS.get(error or "")
+        super().__init__(message + (f" (Fix: {hint}.)" if hint else ""))
+
+    @classmethod
+    def from_body(cls, status: int, body: str, token_url: str) -> TokenRequestError:
+        """Read Okta's JSON error body; anything else becomes a short description."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+            return cls(status, payload["error"], payload.get("error_description"), token_url)
+        snippet = " ".join(body.split())[:80]
+        return cls(status, None, f"not JSON: {snippet!r}" if snippet else "empty body", token_url)
+
+
+class TokenEndpointUnreachable(TokenError):
+    """No answer from the token endpoint (refused, unresolvable, timed out, TLS failure)."""
+
+    def __init__(self, token_url: str, reason: str) -> None:
+        self.token_url = token_url
+        self.reason = reason
+        super().__init__(
+            f"Could not reach the token endpoint {token_url} ({reason}). Check the issuer URL, "
+            "that the authorization server is running, and your network."
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class TokenResponse:
+    """A successful token response. ``repr`` masks the token; ``raw`` is the JSON as received."""
+
+    access_token: str
+    token_type: str
+    expires_in: int | None
+    scope: str
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The granted scopes, sorted."""
+        return tuple(sorted(self.scope.split()))
+
+    @classmethod
+    def from_json(cls, payload: Any, token_url: str, status: int = 200) -> TokenResponse:
+        """Check and read a token response body (a parsed JSON object)."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
+            raise TokenRequestError(status, None, "a success status without an access_token", token_url)
+        expires_in = payload.get("expires_in")
+        return cls(
+            access_token=payload["access_token"],
+            token_type=str(payload.get("token_type", "")),
+            expires_in=_seconds(expires_in),
+            scope=str(payload.get("scope", "")),
+            raw=dict(payload),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenResponse(access_token={mask_token(self.access_token)!r}, token_type={self.token_type!r}, "
+            f"expires_in={self.expires_in!r}, scope={self.scope!r})"
+        )
+
+
+
+def _seconds(value: Any) -> int | None:
+    """``expires_in`` as whole seconds (Okta sends a number; some servers send a string)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def require_secure_token_url(token_url: str) -> None:
+    """Raise :class:`TokenError` unless ``token_url`` is ``https://`` (or ``http://`` to this machine).
+
+    Over plain HTTP to another host, anyone on the network path reads the client secret in
+    the ``Authorization`` header and the token in the answer. The check runs before any
+    request is built, so nothing is sent.
+    """
+    if not is_secure_or_loopback(token_url):
+        raise TokenError(
+            f"Refusing to send client credentials to {token_url}: over plain HTTP anyone on the "
+            "network can read them. Use the https:// token endpoint of your Okta authorization server "
+            "(plain http is accepted for 127.0.0.1 and localhost only)."
+        )

@@ -1,0 +1,317 @@
+"""One sign-in in progress: ``state`` and PKCE, the authorization URL, and its completion.
+
+A :class:`PendingSignIn` is made by :meth:`UserLogin.begin <helpers.user_login.UserLogin.begin>`.
+It holds a random ``state`` and PKCE ``code_verifier`` that belong to this sign-in alone, the
+URL to send the user to, and (usually) a listener on the redirect URI. When the redirect
+arrives, :meth:`PendingSignIn.complete` checks ``state`` **first**: a redirect that does not
+carry this sign-in's ``state`` (a forged request from any web page, a stale link) is refused
+and changes nothing, so it can neither complete nor cancel the sign-in. Only the redirect with
+the right ``state`` spends ``state`` and verifier, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from oauthlib.common import generate_token
+from oauthlib.oauth2 import WebApplicationClient
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
+from .. import background
+from .callback import result_page, start_listener
+from .errors import (
+    AuthorizationError,
+    ConsentDeniedError,
+    LoginError,
+    SignInTimeoutError,
+    StateMismatchError,
+)
+from .token_requests import exchange_code
+from .transport import allow_loopback_http
+from .user_tokens import UserTokens
+
+__all__ = ["PendingSignIn"]
+
+
+class PendingSignIn:
+    """One sign-in in progress: the URL to open, and what completes it.
+
+    ``state`` and the PKCE ``code_verifier`` belong to this sign-in alone and are used once:
+    the first redirect that carries this ``state`` (or :meth:`complete` with it) consumes them,
+    successful or not; a redirect with another ``state`` is refused and changes nothing. The
+    callback listener stops after the consuming redirect, after the timeout, or on :meth:`cancel`.
+    """
+
+    _active: dict[str, PendingSignIn] = {}
+    _active_lock = threading.Lock()
+
+    def __init__(
+        self, login: Any, *, scopes: Sequence[str], listen: bool, timeout: float, listener_name: str
+    ) -> None:
+        self.login = login  # the UserLogin that began it
+        #: the scopes this sign-in asks for
+        self.scopes: tuple[str, ...] = tuple(dict.fromkeys(scopes))
+        self.redirect_uri = login.redirect_uri
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self._client = WebApplicationClient(login.client.client_id)
+        self._state: str | None = generate_token(43)
+        self._code_verifier: str | None = self._client.create_code_verifier(64)
+        challenge = self._client.create_code_challenge(self._code_verifier, "S256")
+        extra = {"resource": login.resource} if login.resource else {}
+        with allow_loopback_http(login.authorization_endpoint):
+            #: the authorization URL: open it in a browser to sign in
+            self.url: str = self._client.prepare_request_uri(
+                login.authorization_endpoint,
+                redirect_uri=self.redirect_uri,
+                scope=list(self.scopes),
+                state=self._state,
+                code_challenge=challenge,
+                code_challenge_method="S256",
+                **extra,
+            )
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._used = False
+        self._result: UserTokens | None = None
+        self._error: LoginError | None = None
+        self._listener: background.BackgroundServer | None = None
+        self._stopper: threading.Thread | None = None
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+        self._listener_name = listener_name
+        if listen:  # one listener per name (and port): a new sign-in replaces the waiting one
+            with PendingSignIn._active_lock:
+                previous = PendingSignIn._active.get(listener_name)
+                PendingSignIn._active[listener_name] = self
+            if previous is not None:
+                previous.cancel("a new sign-in was started")
+            self._listener = start_listener(self.redirect_uri, self._on_callback, name=listener_name)
+        self._timer.start()
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether the sign-in is over (signed in, failed, timed out or cancelled)."""
+        return self._done.is_set()
+
+    @property
+    def is_listening(self) -> bool:
+        return self._listener is not None and self._listener.is_running
+
+    @property
+    def tokens(self) -> UserTokens | None:
+        return self._result
+
+    # -- completing ----------------------------------------------------------------------
+
+    def complete(self, redirect_url: str) -> UserTokens:
+        """Finish the sign-in with the URL the browser was redirected to.
+
+        The listener calls this; call it yourself when the browser cannot reach this
+        machine's 127.0.0.1 (copy the address the browser ended on). A redirect without this
+        sign-in's ``state`` raises :class:`StateMismatchError` and leaves the sign-in waiting;
+        otherwise ``state`` and verifier are spent, and the outcome is the tokens or
+        :class:`ConsentDeniedError`, :class:`AuthorizationError` or :class:`AuthorizationCodeError`.
+        """
+        with self._lock:
+            if self._used:
+                raise LoginError(
+                    "This sign-in is already over: its state and PKCE verifier are single use. "
+                    "Start a new one with login.begin()."
+                )
+            if not _carries_state(redirect_url, self._state):
+                raise StateMismatchError(
+                    "The redirect's state does not match the sign-in this gateway started. It may be "
+                    "a forged redirect (CSRF) or a link from an older sign-in, so nothing was "
+                    "exchanged, and the sign-in this gateway started is still waiting."
+                )
+            self._used = True
+            state, verifier = self._state, self._code_verifier
+            self._state = self._code_verifier = None  # single use, whatever happens next
+        self._timer.cancel()
+        try:
+            tokens = self._exchange(redirect_url, state, verifier)
+        except LoginError as exc:
+            self._finish(error=exc)
+            raise
+        self._finish(result=tokens)
+        return tokens
+
+    def _exchange(self, redirect_url: str, state: str, verifier: str) -> UserTokens:
+        login = self.login
+        try:
+            with allow_loopback_http(redirect_url):
+                params = self._client.parse_request_uri_response(redirect_url, state=state)
+        except oauth_errors.MismatchingStateError:
+            raise StateMismatchError(
+                "The redirect's state does not match the sign-in this gateway started. It may be "
+                "a forged redirect (CSRF) or a link from an older sign-in, so nothing was "
+                "exchanged. Start a new sign-in with login.begin()."
+            ) from None
+        except oauth_errors.AccessDeniedError as exc:
+            raise ConsentDeniedError(
+                f"The user did not allow access (access_denied: {exc.description}). No tokens "
+                "were issued. Sign in again and choose Allow; if no consent page was shown, "
+                "check that the user is assigned to the app in Okta."
+            ) from None
+        except oauth_errors.MissingCodeError:
+            raise AuthorizationError(
+                "The redirect carries neither a code nor an error: it is not an answer to an "
+                "authorization request. Start a new sign-in with login.begin()."
+            ) from None
+        except oauth_errors.OAuth2Error as exc:
+            raise AuthorizationError(
+                f"The authorization server redirected back with error={exc.error}: "
+                f"{exc.description}. Fix the request or the app's setup, then sign in again.",
+                error=exc.error,
+                description=exc.description or "",
+            ) from None
+
+        token = exchange_code(
+            token_endpoint=login.token_endpoint,
+            oauth_client=self._client,
+            client=login.client,
+            redirect_uri=self.redirect_uri,
+            code=params["code"],
+            code_verifier=verifier,
+            resource=login.resource,
+            timeout=login.http_timeout,
+        )
+        login.stats["sign-ins"] += 1
+        return login.store_tokens(token)
+
+    def _on_callback(self, query: str) -> tuple[int, str]:
+        """The listener's handler: complete with the redirect, answer the browser."""
+        with self._lock:
+            used = self._used
+        if used:
+            return 400, result_page(
+                "Sign-in already finished",
+                "This sign-in has already been completed or has ended. Go back to the notebook.",
+            )
+        try:
+            self.complete(f"{self.redirect_uri}?{query}")
+        except StateMismatchError:
+            return 400, result_page(
+                "Not this sign-in",
+                "This address does not answer the sign-in the gateway is waiting for, so it was "
+                "ignored. If you are signing in, use the link the notebook showed.",
+            )
+        except LoginError as exc:
+            return 400, result_page("Sign-in failed", f"{exc} You can close this tab.")
+        return 200, result_page(
+            "Signed in", "You are signed in to the calculator gateway. You can close this tab and go back to the notebook."
+        )
+
+    def _finish(self, *, result: UserTokens | None = None, error: LoginError | None = None) -> None:
+        self._result, self._error = result, error
+        # Stop the listener from another thread: its own worker is still sending the page.
+        self._stopper = threading.Thread(
+            target=self._stop_listener, kwargs={"grace": 2.0}, name="user-login-listener-stop", daemon=True
+        )
+        self._stopper.start()
+        self._done.set()
+
+    def _stop_listener(self, grace: float = 0.0) -> None:
+        """Stop the listener; first give the browser up to ``grace`` s to take the page and
+        close its connection (the side that closes first keeps the port in TIME_WAIT, and
+        the next sign-in needs this port again)."""
+        self._timer.cancel()
+        listener = self._listener
+        if listener is not None:
+            deadline = time.monotonic() + grace
+            while _open_connections(listener) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            listener.stop()
+        with PendingSignIn._active_lock:
+            if PendingSignIn._active.get(self._listener_name) is self:
+                del PendingSignIn._active[self._listener_name]
+
+    def _expire(self) -> None:
+        self.cancel(f"no redirect arrived within {self.timeout:g} s")
+
+    def cancel(self, reason: str = "it was cancelled") -> None:
+        """End the sign-in now (if it is still waiting) and stop its listener."""
+        with self._lock:
+            waiting = not self._used
+            self._used = True
+            self._state = self._code_verifier = None
+        if waiting:
+            self._result = None
+            self._error = SignInTimeoutError(
+                f"The sign-in ended: {reason}. The listener on {self.redirect_uri} has been "
+                "stopped. Start a new sign-in with login.begin() and finish it in time. If your "
+                "browser runs on another machine than this notebook's kernel, it cannot reach "
+                "127.0.0.1 here: copy the address the browser ended on and call "
+                "pending.complete(address) instead."
+            )
+            self._done.set()
+        self._stop_listener()
+
+    # -- waiting -------------------------------------------------------------------------
+
+    def wait_blocking(self, timeout: float | None = None) -> UserTokens:
+        """Block until the sign-in is over; the tokens, or the sign-in's error."""
+        remaining = self.deadline - time.monotonic() if timeout is None else timeout
+        if not self._done.wait(max(remaining, 0)):
+            self.cancel(f"no redirect arrived within {self.timeout if timeout is None else timeout:g} s")
+        if self._stopper is not None:
+            self._stopper.join()
+        self._stop_listener()
+        return self._outcome()
+
+    async def wait(self, timeout: float | None = None) -> UserTokens:
+        """Wait (without blocking the event loop) until the redirect arrives; the tokens.
+
+        ``timeout`` defaults to what is left of the sign-in's own timeout. When it passes,
+        the sign-in is cancelled and :class:`SignInTimeoutError` raised.
+        """
+        limit = self.deadline - time.monotonic() if timeout is None else timeout
+        end = time.monotonic() + max(limit, 0)
+        try:
+            while not self._done.is_set():
+                if time.monotonic() >= end:
+                    self.cancel(f"no redirect arrived within {self.timeout if timeout is None else timeout:g} s")
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            if not self._done.is_set():  # the wait itself was cancelled (interrupted cell)
+                self.cancel("waiting for it was interrupted")
+        stopper = self._stopper
+        while stopper is not None and stopper.is_alive():
+            await asyncio.sleep(0.02)
+        self._stop_listener()
+        return self._outcome()
+
+    def _outcome(self) -> UserTokens:
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def __repr__(self) -> str:
+        status = "done" if self.done else "waiting"
+        return f"<PendingSignIn {status} redirect_uri={self.redirect_uri}>"
+
+
+def _carries_state(redirect_url: str, expected: str | None) -> bool:
+    """Whether the redirect's query holds exactly one ``state``, equal to ``expected``."""
+    try:
+        values = parse_qs(urlsplit(redirect_url).query).get("state", [])
+    except ValueError:
+        return False
+    return expected is not None and len(values) == 1 and hmac.compare_digest(values[0].encode(), expected.encode())
+
+
+def _open_connections(listener: background.BackgroundServer) -> int:
+    """How many connections the listener's uvicorn server still holds open."""
+    state = getattr(getattr(listener, "_server", None), "server_state", None)
+    return len(state.connections) if state is not None else 0
