@@ -18,9 +18,12 @@ refuses metadata that names another. The steps (MCP authorization specification 
    then the path-inserted form, then OpenID Connect discovery. Its ``issuer`` must be the expected one
    (RFC 8414 section 3.3), and the endpoints a client sends secrets to must be HTTPS.
 4. Servers without RFC 9728 fall back to ``{origin}/.well-known/oauth-authorization-server`` on the
-   MCP server itself (the calculator redirects it to the issuer's document, as the guide does).
+   MCP server (the calculator redirects it to the issuer's, as the guide does). That answer only
+   says *which* issuer the server trusts: endpoints come from the expected issuer's own metadata.
 
-Every failure raises :class:`DiscoveryError` saying which URL answered what.
+No redirect is followed, the challenge's metadata URL is read only on the MCP server's origin,
+and endpoints are taken only on the issuer's origin (as Okta serves them). Every failure raises
+:class:`DiscoveryError` saying which URL answered what.
 """
 
 from __future__ import annotations
@@ -61,11 +64,8 @@ class ResourceMismatchError(DiscoveryError):
 
 @dataclass(frozen=True)
 class Discovered:
-    """What a client learns before asking for a token.
-
-    ``scopes_supported`` are the MCP server's (RFC 9728); ``challenge_scopes`` are the scopes
-    its 401 named, if any. :attr:`scopes_to_request` applies the MCP scope selection strategy.
-    """
+    """What a client learns before asking for a token. ``scopes_supported`` are the MCP server's
+    (RFC 9728), ``challenge_scopes`` those its 401 named; :attr:`scopes_to_request` chooses."""
 
     resource: str
     issuer: str
@@ -108,6 +108,8 @@ def discover(
             "discover() needs the expected issuer (OAUTH_ISSUER): a client may only send its "
             "credentials to the authorization server it was registered with."
         )
+    if not is_secure_or_loopback(issuer):
+        raise DiscoveryError(f"The expected issuer {issuer!r} is not an https:// URL (plain http only on this machine).")
     parts = urlsplit(mcp_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DiscoveryError(f"{mcp_url!r} is not an http(s) URL of an MCP server (e.g. https://host/mcp).")
@@ -131,8 +133,8 @@ def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float)
     if challenge is not None:
         steps.append(f"401 challenge from the MCP server: {mcp_url}")
     candidates = [f"{origin}/.well-known/oauth-protected-resource{path}", f"{origin}/.well-known/oauth-protected-resource"]
-    if challenge is not None and challenge.resource_metadata:
-        candidates.insert(0, challenge.resource_metadata)
+    if challenge is not None and challenge.resource_metadata and _same_origin(challenge.resource_metadata, mcp_url):
+        candidates.insert(0, challenge.resource_metadata)  # elsewhere, it would make the client fetch any URL
     resource_metadata, resource_metadata_url = _first_json(http, dict.fromkeys(candidates), timeout)
 
     if resource_metadata is not None:
@@ -144,15 +146,14 @@ def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float)
         scopes = resource_metadata.get("scopes_supported")
         scopes_supported = tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else ()
     else:
-        metadata_url = f"{origin}/.well-known/oauth-authorization-server"
-        metadata = _get_json(http, metadata_url, timeout, required=False)
-        if metadata is None:
+        legacy_url = f"{origin}/.well-known/oauth-authorization-server"
+        named = _legacy_issuer(http, legacy_url, issuer, timeout)
+        if named is None:
             raise DiscoveryError(
-                f"{mcp_url} publishes neither {candidates[-2]} (RFC 9728) nor {metadata_url}: "
+                f"{mcp_url} publishes neither {candidates[-2]} (RFC 9728) nor {legacy_url}: "
                 "is it a protected MCP server, and is the URL right?"
             )
-        steps.append(f"legacy authorization server metadata on the MCP server: {metadata_url}")
-        named = metadata.get("issuer")
+        steps.append(f"legacy authorization server metadata on the MCP server: {legacy_url}")
         if named != issuer:
             raise IssuerMismatchError(
                 f"The MCP server at {mcp_url} points to the authorization server {named!r}, but this "
@@ -160,6 +161,8 @@ def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float)
                 expected=issuer,
                 named=(str(named),),
             )
+        metadata, metadata_url = _authorization_server_metadata(http, issuer, timeout)  # from the issuer itself
+        steps.append(f"authorization server metadata: {metadata_url}")
         resource, resource_metadata_url, scopes_supported = mcp_url, None, ()
     _check_metadata(metadata, issuer, metadata_url)
     return Discovered(
@@ -184,6 +187,29 @@ def _probe(http: requests.Session, mcp_url: str, timeout: float):
         raise DiscoveryError(f"Could not reach {mcp_url} ({type(exc).__name__}).") from None
     with response:
         return bearer_challenge(response.headers) if response.status_code == 401 else None
+
+
+def _same_origin(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return is_secure_or_loopback(url) and (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
+
+
+def _legacy_issuer(http: requests.Session, url: str, issuer: str, timeout: float) -> str | None:
+    """The issuer an MCP server without RFC 9728 names: the ``issuer`` of the document it serves,
+    or the issuer whose metadata it redirects to. ``None`` when it serves neither."""
+    try:
+        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise DiscoveryError(f"Could not reach {url} ({type(exc).__name__}).") from None
+    if response.status_code == 404:
+        return None
+    if response.is_redirect:
+        target = response.headers.get("Location", "")
+        pinned = {f"{issuer.rstrip('/')}/.well-known/oauth-authorization-server",
+                  f"{issuer.rstrip('/')}/.well-known/openid-configuration"}
+        return issuer if target in pinned else target
+    document = _json_object(response, url)
+    return document.get("issuer") if isinstance(document.get("issuer"), str) else str(document.get("issuer"))
 
 
 def _check_resource(document: dict, mcp_url: str, url: str) -> str:
@@ -238,32 +264,51 @@ def _check_metadata(metadata: dict, issuer: str, url: str) -> None:
         raise DiscoveryError(f"The metadata at {url} has no token_endpoint.")
     for name in ("token_endpoint", "authorization_endpoint", "revocation_endpoint"):
         endpoint = metadata.get(name)
-        if endpoint is not None and (not isinstance(endpoint, str) or not is_secure_or_loopback(endpoint)):
+        if endpoint is None:
+            continue
+        if not isinstance(endpoint, str) or not is_secure_or_loopback(endpoint):
             raise DiscoveryError(
                 f"The metadata at {url} gives {name} {endpoint!r}, which is not an https:// URL: "
                 "credentials sent there would cross the network in clear text."
+            )
+        if not _same_origin(endpoint, issuer):
+            raise DiscoveryError(
+                f"The metadata at {url} gives {name} {endpoint}, which is not on the issuer's host "
+                f"({issuer}). Okta serves every endpoint under its issuer's host; credentials are not "
+                "sent elsewhere."
             )
 
 
 def _first_json(http: requests.Session, urls, timeout: float) -> tuple[dict | None, str | None]:
     for url in urls:
-        document = _get_json(http, url, timeout, required=False)
+        document = _get_json(http, url, timeout)
         if document is not None:
             return document, url
     return None, None
 
 
-def _get_json(http: requests.Session, url: str, timeout: float, *, required: bool) -> dict | None:
+def _get_json(http: requests.Session, url: str, timeout: float) -> dict | None:
+    """The JSON object at ``url``, ``None`` for a 404. Redirects are not followed: a metadata
+    document is where the specifications put it, or it is not there."""
     try:
-        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"})
+        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False)
     except requests.Timeout:
         raise DiscoveryError(f"{url} did not answer within {timeout:g} s.") from None
     except requests.RequestException as exc:
         raise DiscoveryError(f"Could not reach {url} ({type(exc).__name__}).") from None
-    if response.status_code == 404 and not required:
+    if response.status_code == 404:
         return None
+    if response.is_redirect:
+        raise DiscoveryError(
+            f"{url} answered with a redirect to {response.headers.get('Location')!r}; discovery does not "
+            "follow redirects (metadata must be at the address the specifications give)."
+        )
     if response.status_code != 200:
         raise DiscoveryError(f"{url} answered HTTP {response.status_code}, not metadata.")
+    return _json_object(response, url)
+
+
+def _json_object(response: requests.Response, url: str) -> dict:
     try:
         document = response.json()
     except ValueError:

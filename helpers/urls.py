@@ -16,7 +16,9 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "is_loopback_host", "is_loopback_url", "is_secure_or_loopback"]
+from urllib3.util import parse_url
+
+__all__ = ["canonical_url", "is_loopback_host", "is_loopback_url", "is_secure_or_loopback", "is_unambiguous"]
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -38,8 +40,31 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def is_unambiguous(url: str) -> bool:
+    """Whether every URL parser reads the same host in ``url``.
+
+    ``http://192.0.2.2:80\\@127.0.0.1/token`` is loopback to Python's ``urlsplit`` and
+    ``192.0.2.2`` to urllib3, which ``requests`` connects with. A URL that carries credentials
+    must not hold such tricks: no backslash, white space or control character, no user name
+    (``user@``), and the same host for ``urlsplit`` and urllib3.
+    """
+    if not isinstance(url, str) or any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return False
+    try:
+        parts, seen_by_urllib3 = urlsplit(url), parse_url(url)
+    except ValueError:
+        return False
+    if "@" in parts.netloc or parts.username is not None:
+        return False
+    host = (parts.hostname or "").lower()
+    return host == (seen_by_urllib3.host or "").strip("[]").lower()
+
+
 def is_secure_or_loopback(url: str) -> bool:
-    """Whether credentials may be sent to ``url``: ``https://`` with a host, or ``http://`` to loopback."""
+    """Whether credentials may be sent to ``url``: ``https://`` with a host, or ``http://`` to loopback,
+    written so that every parser reads the same host (:func:`is_unambiguous`)."""
+    if not is_unambiguous(url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:

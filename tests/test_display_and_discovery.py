@@ -3,7 +3,7 @@
 import pytest
 import requests
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from helpers import background
@@ -120,7 +120,7 @@ def test_discover_falls_back_to_the_legacy_metadata(okta_and_calculator):
     ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: PlainTextResponse("<html>"))], "did not answer with JSON"),
     ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: JSONResponse({"resource": str(r.base_url) + "mcp"}))], "names no authorization_servers"),
     ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: Response(status_code=500))], "answered HTTP 500"),
-    ([Route("/.well-known/oauth-authorization-server", lambda r: JSONResponse({"issuer": ISSUER}))], "has no token_endpoint"),
+    ([Route("/.well-known/oauth-protected-resource/mcp", lambda r: RedirectResponse("https://elsewhere.example.com/x"))], "does not follow redirects"),
 ])
 def test_discovery_failures_say_what_was_wrong(routes, message):
     server = serve(routes, "test-bad-discovery")

@@ -31,7 +31,8 @@ def public_base_url(host: str, port: int, public_url: str | None) -> str:
     guess the name clients use, and advertising ``127.0.0.1`` would send them to their own machine.
     """
     if public_url is not None:
-        if not is_secure_or_loopback(public_url):
+        reachable_from_elsewhere = not is_loopback_host(host)
+        if not is_secure_or_loopback(public_url) or (reachable_from_elsewhere and not public_url.lower().startswith("https://")):
             raise ConfigurationError(
                 f"--public-url {public_url!r} is not an https:// URL. Clients send bearer tokens to it: "
                 "put the server behind a TLS-terminating proxy and give that https:// address."

@@ -26,14 +26,13 @@ Every way refuses a plain ``http://`` token URL on another machine before sendin
 from __future__ import annotations
 
 import base64
-import os
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, urlsplit
 
 import requests
 
+from helpers.oauthlib_http import oauthlib_accepts_plain_http
 from helpers.settings import ClientCredentials
 from helpers.urls import is_loopback_url
 
@@ -139,37 +138,23 @@ def describe(exc: requests.RequestException) -> str:
 
 # -- 3. requests-oauthlib's BackendApplicationClient -------------------------------------------
 
-_INSECURE_TRANSPORT = "OAUTHLIB_INSECURE_TRANSPORT"
-_insecure_transport_lock = threading.RLock()
-
-
 @contextmanager
 def allow_http_for_loopback(token_url: str) -> Iterator[None]:
     """Let oauthlib use ``http://`` for a token URL on this machine, for this block only.
 
     oauthlib refuses plain HTTP (``InsecureTransportError``) unless the process-wide
     environment variable ``OAUTHLIB_INSECURE_TRANSPORT`` is set. Here it is set only for
-    a loopback URL (where nothing crosses a network), only for the duration of the block,
-    under a lock (so two threads never restore each other's value), and then restored.
-    An ``https://`` URL needs nothing; ``http://`` to any other host is refused.
+    a loopback URL (where nothing crosses a network) and only for the duration of the block,
+    through the one reference-counted switch the whole process shares
+    (:mod:`helpers.oauthlib_http`). An ``https://`` URL needs nothing; ``http://`` to any
+    other host is refused with :class:`TokenError`.
     """
-    scheme = urlsplit(token_url).scheme
-    if scheme == "https":
+    require_secure_token_url(token_url)
+    if urlsplit(token_url).scheme.lower() == "https":
         yield
         return
-    if scheme != "http" or not is_loopback_url(token_url):
-        require_secure_token_url(token_url)  # raises TokenError
-        raise TokenError(f"{token_url!r} is not an http(s) URL.")  # pragma: no cover - unreachable
-    with _insecure_transport_lock:
-        previous = os.environ.get(_INSECURE_TRANSPORT)
-        os.environ[_INSECURE_TRANSPORT] = "1"
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop(_INSECURE_TRANSPORT, None)
-            else:
-                os.environ[_INSECURE_TRANSPORT] = previous
+    with oauthlib_accepts_plain_http():
+        yield
 
 
 def fetch_token_with_requests_oauthlib(
@@ -184,6 +169,7 @@ def fetch_token_with_requests_oauthlib(
     scope_list = scope_text(scopes).split() or None
     oauth_client = BackendApplicationClient(client_id=client.client_id, scope=scope_list)
     session = OAuth2Session(client=oauth_client, scope=scope_list)
+    session.max_redirects = 0  # a redirect would re-send the credentials to wherever it points
     received: dict[str, TokenResponse] = {}
 
     def read_answer(response: requests.Response) -> requests.Response:
@@ -199,6 +185,8 @@ def fetch_token_with_requests_oauthlib(
             # without auth=, requests-oauthlib would send them unencoded.
             basic = requests.auth.HTTPBasicAuth(*basic_credentials(client.client_id, secret))
             session.fetch_token(token_url=token_url, auth=basic, timeout=timeout)
+    except requests.TooManyRedirects:
+        raise TokenEndpointUnreachable(token_url, "it answered with a redirect, which is not followed") from None
     except requests.RequestException as exc:
         raise TokenEndpointUnreachable(token_url, describe(exc)) from None
     except OAuth2Error as exc:  # a 200 answer oauthlib still refuses

@@ -120,7 +120,13 @@ class TokenManager(RenewingBearerAuth):
         self._lock = threading.Lock()
         self._cached: _Cached | None = None
         self._fetches = 0
-        self._backoff = SharedBackoff(first_delay=first_retry_delay, max_delay=max_retry_delay, clock=clock)
+        self._retry_delays = (first_retry_delay, max_retry_delay)
+        self._backoff = self._new_backoff()
+        self._step_up_gates: dict[frozenset[str], SharedBackoff] = {}  # by the scopes a step-up needs
+
+    def _new_backoff(self) -> SharedBackoff:
+        first, longest = self._retry_delays
+        return SharedBackoff(first_delay=first, max_delay=longest, clock=self._clock)
 
     @classmethod
     def for_client_credentials(
@@ -180,21 +186,33 @@ class TokenManager(RenewingBearerAuth):
     def step_up(self, needed: Iterable[str]) -> str:
         """A token that also carries ``needed``: fetched with the union of this manager's scopes
         and ``needed`` (unless another caller already did). Raises :class:`StepUpRefusedError`
-        when the authorization server will not grant them to this client."""
+        when the authorization server will not grant them to this client. Like renewal, one
+        attempt at a time: its failure is shared by the callers that waited, then a pause."""
         needed = _scope_tuple(needed)
+        gate = self._step_up_gates.setdefault(frozenset(needed), self._new_backoff())
+        ticket = gate.ticket()
         with self._lock:
             cached = self._cached
             if cached is not None and set(needed) <= cached.granted and self._clock() < cached.expires_at:
                 return cached.token.access_token
+            shared = gate.failure_to_share(ticket)
+            if shared is not None:
+                raise shared
             wanted = tuple(dict.fromkeys((*self._scopes, *needed)))
             try:
                 cached = self._fetch_now(wanted)
+                if not set(needed) <= cached.granted:
+                    granted = " ".join(sorted(cached.granted)) or "nothing"
+                    raise StepUpRefusedError(needed, wanted, f"was granted only {granted}")
             except TokenRequestError as exc:
                 refusal = f"HTTP {exc.status} {exc.error}" + (f": {exc.error_description}" if exc.error_description else "")
-                raise StepUpRefusedError(needed, wanted, f"the authorization server refused it ({refusal})") from None
-            if not set(needed) <= cached.granted:
-                granted = " ".join(sorted(cached.granted)) or "nothing"
-                raise StepUpRefusedError(needed, wanted, f"was granted only {granted}")
+                error = StepUpRefusedError(needed, wanted, f"the authorization server refused it ({refusal})")
+                gate.failed(error)
+                raise error from None
+            except TokenError as exc:
+                gate.failed(exc)
+                raise
+            gate.succeeded()
             self._scopes = wanted
             return cached.token.access_token
 

@@ -73,6 +73,8 @@ class TokenRequestError(TokenError):
             payload = None
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
             return cls(status, payload["error"], payload.get("error_description"), token_url)
+        if status == 200:  # a success answer may hold a token in some other format: never quote it
+            return cls(status, None, f"an answer that is not JSON ({len(body)} characters)", token_url)
         snippet = " ".join(body.split())[:80]
         return cls(status, None, f"not JSON: {snippet!r}" if snippet else "empty body", token_url)
 

@@ -118,6 +118,7 @@ class UserLogin:
         self._lock = threading.RLock()
         self._backoff = SharedBackoff(clock=clock)
         self.step_up_lock = threading.Lock()  # one step-up sign-in at a time (step_up.py)
+        self.step_up_gates: dict[frozenset[str], SharedBackoff] = {}  # a failed step-up, shared
         #: what happened so far: ``sign-ins``, ``refreshes``, ``retries after 401``, ``step-ups``
         self.stats: Counter[str] = Counter()
 

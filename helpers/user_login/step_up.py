@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from ..backoff import SharedBackoff
 from .bearer import SignInHandler
 from .errors import LoginError, StepUpError
 
@@ -25,10 +26,14 @@ async def step_up(login: Any, needed: tuple[str, ...], sign_in: SignInHandler | 
 
     ``sign_in(pending)`` shows the user the new sign-in (a link, a browser, or the local test
     user's password; it may be a coroutine function); this then waits for the redirect. One
-    step-up runs at a time per gateway; a call that waited for another's gets its token.
+    step-up runs at a time per gateway; a call that waited for another's gets its token, or
+    its failure (then nobody asks the user again for the same scopes during a short pause, so
+    five calls that need a scope show the user one sign-in, not five).
     Raises :class:`StepUpError` when there is no ``sign_in``, when the user or the access
     policy refuses, or when the scopes granted still lack ``needed``.
     """
+    gate = login.step_up_gates.setdefault(frozenset(needed), SharedBackoff(clock=login.now))
+    ticket = gate.ticket()
     lock = login.step_up_lock
     while not lock.acquire(blocking=False):  # wait without blocking the event loop
         await anyio.sleep(0.02)
@@ -36,33 +41,48 @@ async def step_up(login: Any, needed: tuple[str, ...], sign_in: SignInHandler | 
         tokens = login.tokens
         if tokens is not None and set(needed) <= set(tokens.scopes):
             return tokens.access_token  # another call stepped up meanwhile
-        if sign_in is None:
-            raise StepUpError(
-                f"The tool needs the scope {' '.join(needed)}, which the user has not granted. Pass "
-                "sign_in= to login.auth() so the gateway can ask the user, or sign in again with "
-                "login.begin(scopes=...).",
-                needed,
-            )
-        held = tokens.scopes if tokens is not None else ()
-        wanted = tuple(dict.fromkeys((*login.scopes, *held, *needed)))
-        pending = login.begin(scopes=wanted)
-        login.stats["step-ups"] += 1
+        shared = gate.failure_to_share(ticket)
+        if shared is not None:
+            raise shared
         try:
-            shown = sign_in(pending)
-            if inspect.isawaitable(shown):
-                await shown
-            new = await pending.wait()
-        except LoginError as exc:
-            raise StepUpError(
-                f"The tool needs the scope {' '.join(needed)}; asking the user for it failed: {exc}", needed
-            ) from None
-        if not set(needed) <= set(new.scopes):
-            raise StepUpError(
-                f"The tool needs the scope {' '.join(needed)}, but the authorization server granted only "
-                f"{' '.join(new.scopes)}. Allow the scope for this app in the access policy rule.",
-                needed,
-            )
-        login.scopes = wanted
-        return new.access_token
+            token = await _ask_the_user(login, needed, sign_in)
+        except StepUpError as error:
+            gate.failed(error)
+            raise
+        gate.succeeded()
+        return token
     finally:
         lock.release()
+
+
+async def _ask_the_user(login: Any, needed: tuple[str, ...], sign_in: SignInHandler | None) -> str:
+    """One step-up sign-in for the union of the scopes; its access token, or :class:`StepUpError`."""
+    if sign_in is None:
+        raise StepUpError(
+            f"The tool needs the scope {' '.join(needed)}, which the user has not granted. Pass "
+            "sign_in= to login.auth() so the gateway can ask the user, or sign in again with "
+            "login.begin(scopes=...).",
+            needed,
+        )
+    tokens = login.tokens
+    held = tokens.scopes if tokens is not None else ()
+    wanted = tuple(dict.fromkeys((*login.scopes, *held, *needed)))
+    pending = login.begin(scopes=wanted)
+    login.stats["step-ups"] += 1
+    try:
+        shown = sign_in(pending)
+        if inspect.isawaitable(shown):
+            await shown
+        new = await pending.wait()
+    except LoginError as exc:
+        raise StepUpError(
+            f"The tool needs the scope {' '.join(needed)}; asking the user for it failed: {exc}", needed
+        ) from None
+    if not set(needed) <= set(new.scopes):
+        raise StepUpError(
+            f"The tool needs the scope {' '.join(needed)}, but the authorization server granted only "
+            f"{' '.join(new.scopes)}. Allow the scope for this app in the access policy rule.",
+            needed,
+        )
+    login.scopes = wanted
+    return new.access_token

@@ -68,6 +68,7 @@ def exchange_code(
 ) -> dict[str, Any]:
     """Exchange an authorization code (with its PKCE verifier) for tokens."""
     session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri)
+    session.max_redirects = 0  # a redirect would carry the code and verifier to wherever it points
     try:
         with allow_loopback_http(token_endpoint):
             return session.fetch_token(
@@ -93,6 +94,7 @@ def refresh_tokens(
 ) -> dict[str, Any]:
     """Use a refresh token; :class:`RefreshTokenError` when it is refused (``invalid_grant``)."""
     session = OAuth2Session(client=WebApplicationClient(client.client_id))
+    session.max_redirects = 0  # a redirect would carry the refresh token to wherever it points
     auth = _client_auth(client)
     extra = {"client_id": client.client_id} if auth.pop("include_client_id", False) else {}
     try:
@@ -124,7 +126,7 @@ def revoke_refresh_token(*, revocation_endpoint: str, client: ClientCredentials,
     else:
         data["client_id"] = client.client_id
     try:
-        response = requests.post(revocation_endpoint, data=data, auth=auth, timeout=timeout)
+        response = requests.post(revocation_endpoint, data=data, auth=auth, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise LoginError(
             f"Could not reach the revocation endpoint {revocation_endpoint} ({type(exc).__name__}); the "

@@ -9,42 +9,36 @@ plain HTTP in exactly two places, both on this machine:
 - the gateway's redirect URI (``http://127.0.0.1:8765/callback``), which oauthlib checks when
   it parses the redirect, even with a real Okta tenant.
 
-:func:`allow_loopback_http` sets the variable only when every non-HTTPS URL involved is a
-loopback URL, only for the duration of the ``with`` block (one oauthlib call), and restores
-the previous value afterwards (while it is set it applies to the whole process, for the few
-milliseconds of that call). A real tenant's ``https://`` endpoints never need it, so the
-variable is never set while talking to Okta. Any other ``http://`` URL raises
+:func:`allow_loopback_http` holds the switch (:mod:`helpers.oauthlib_http`, shared with the
+token fetchers) only when every non-HTTPS URL involved is a loopback URL, and only for the
+duration of the ``with`` block (one oauthlib call). A real tenant's ``https://`` endpoints never
+need it, so the variable is never set while talking to Okta. Any other ``http://`` URL, or a
+URL written so that parsers disagree on its host, raises
 :class:`~helpers.user_login.errors.InsecureURLError`.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from ..oauthlib_http import oauthlib_accepts_plain_http
+from ..urls import is_loopback_host, is_secure_or_loopback
 from .errors import InsecureURLError
 
-__all__ = ["allow_loopback_http", "is_loopback_http"]
-
-_VARIABLE = "OAUTHLIB_INSECURE_TRANSPORT"
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-_lock = threading.Lock()
-_depth = 0
-_previous: str | None = None
+__all__ = ["allow_loopback_http", "check_url", "is_loopback_http"]
 
 
 def is_loopback_http(url: str) -> bool:
     """Whether ``url`` is ``http://`` to this machine (127.0.0.1, localhost or ::1)."""
     parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    return parts.scheme == "http" and is_loopback_host(parts.hostname) and is_secure_or_loopback(url)
 
 
 def check_url(url: str, what: str) -> None:
     """Raise :class:`InsecureURLError` unless ``url`` is HTTPS or loopback HTTP."""
-    if url.lower().startswith("https://") or is_loopback_http(url):
+    if is_secure_or_loopback(url):
         return
     raise InsecureURLError(
         f"The {what} {url!r} is not an https:// URL. Tokens and codes must travel over HTTPS; "
@@ -56,25 +50,10 @@ def check_url(url: str, what: str) -> None:
 @contextmanager
 def allow_loopback_http(*urls: str) -> Iterator[None]:
     """Let oauthlib accept these URLs while the block runs (a no-op when all are HTTPS)."""
-    global _depth, _previous
-    plain = [url for url in urls if not url.lower().startswith("https://")]
-    for url in plain:
+    for url in urls:
         check_url(url, "URL")
-    if not plain:
+    if all(urlsplit(url).scheme.lower() == "https" for url in urls):
         yield
         return
-    with _lock:
-        if _depth == 0:
-            _previous = os.environ.get(_VARIABLE)
-            os.environ[_VARIABLE] = "1"
-        _depth += 1
-    try:
+    with oauthlib_accepts_plain_http():
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                if _previous is None:
-                    os.environ.pop(_VARIABLE, None)
-                else:
-                    os.environ[_VARIABLE] = _previous
