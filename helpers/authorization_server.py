@@ -4,11 +4,13 @@ Every notebook starts the same way, and the rest of its code does not care which
 
     >>> auth_server = connect_authorization_server()
     >>> auth_server.settings.issuer
-    'http://127.0.0.1:53211/oauth2/default'
+    'https://127.0.0.1:53211/oauth2/default'
 
 With no ``OAUTH_*`` settings (or ``TUTORIAL_AUTH_SERVER=local``) this starts the local
 Okta-compatible server in a background thread (restarting it when the cell runs again);
-otherwise it returns the configured tenant's settings and starts nothing.
+otherwise it returns the configured tenant's settings and starts nothing (trusting
+``OAUTH_CA_FILE`` first when it is set). The local server is HTTPS, with a certificate
+authority made for this process and trusted by it (:mod:`helpers.local_tls`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.local_okta import LocalOkta, start_local_okta
+from helpers.local_tls import trust_ca_file
 from helpers.settings import Settings, load_settings
 
 __all__ = ["AuthorizationServer", "connect_authorization_server"]
@@ -48,6 +51,8 @@ def connect_authorization_server(name: str = "local-okta") -> AuthorizationServe
     """The configured authorization server, starting the local one when nothing is configured."""
     settings = load_settings()
     if not settings.uses_local_server:
+        if settings.ca_file:
+            trust_ca_file(settings.ca_file)  # OAUTH_CA_FILE: a CA to trust besides the public ones
         return AuthorizationServer(settings)
     okta = start_local_okta(name=name)
     return AuthorizationServer(okta.settings(), okta)

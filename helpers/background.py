@@ -13,6 +13,9 @@ stopped when the interpreter exits.
     'http://127.0.0.1:53211'
     >>> stop("calculator")
 
+``tls=True`` serves HTTPS with this process's local certificate authority
+(:mod:`helpers.local_tls`), which this process then trusts: ``https://127.0.0.1:PORT``.
+
 An app can be served once: FastMCP's HTTP apps run a session manager that cannot be
 started twice, so build a fresh app for every start (``helpers.calculator`` does).
 """
@@ -48,6 +51,7 @@ class BackgroundServer:
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _failure: list[BaseException] = field(default_factory=list, repr=False)
+    tls: bool = False
 
     @property
     def host(self) -> str:
@@ -55,8 +59,8 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        """The server's base URL, e.g. ``http://127.0.0.1:53211``."""
-        return f"http://{LOOPBACK}:{self.port}"
+        """The server's base URL, e.g. ``http://127.0.0.1:53211`` (``https://`` with TLS)."""
+        return f"{'https' if self.tls else 'http'}://{LOOPBACK}:{self.port}"
 
     @property
     def is_running(self) -> bool:
@@ -85,6 +89,7 @@ def start(
     port: int = 0,
     timeout: float = 10.0,
     app_for_url: Callable[[str], Any] | None = None,
+    tls: bool = False,
 ) -> BackgroundServer:
     """Serve ``app`` on 127.0.0.1 in a daemon thread and wait until it accepts connections.
 
@@ -93,6 +98,8 @@ def start(
     ``port=0`` picks a free port; read it back from the returned server's ``port``.
     An app that must know its own URL (to publish metadata about itself) is built by
     ``app_for_url(url)`` once the port is bound, in place of ``app``.
+    ``tls=True`` serves HTTPS with the process's local certificate authority and makes this
+    process trust it (:func:`helpers.local_tls.trust_local_ca`).
     Raises :class:`ServerStartError` if the port is taken, the app fails to start,
     or it is not ready within ``timeout`` seconds.
     """
@@ -101,9 +108,16 @@ def start(
     with _lock:
         stop(name)
         sock = _bind_loopback(port, name)
+        certificates = {}
+        if tls:
+            from helpers.local_tls import local_ca, trust_local_ca
+
+            ca = local_ca()
+            trust_local_ca()
+            certificates = {"ssl_certfile": str(ca.cert_path), "ssl_keyfile": str(ca.key_path)}
         if app_for_url is not None:
             try:
-                app = app_for_url(f"http://{LOOPBACK}:{sock.getsockname()[1]}")
+                app = app_for_url(f"{'https' if tls else 'http'}://{LOOPBACK}:{sock.getsockname()[1]}")
             except BaseException:
                 sock.close()
                 raise
@@ -114,6 +128,7 @@ def start(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=2,
+            **certificates,
         )
         server = uvicorn.Server(config)
         failure: list[BaseException] = []
@@ -127,7 +142,7 @@ def start(
                 sock.close()
 
         thread = threading.Thread(target=serve, name=f"helpers-server-{name}", daemon=True)
-        background = BackgroundServer(name, sock.getsockname()[1], server, thread, failure)
+        background = BackgroundServer(name, sock.getsockname()[1], server, thread, failure, tls)
         thread.start()
         _wait_until_started(background, timeout)
         _registry[name] = background

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.challenge import bearer_challenge
-from helpers.urls import canonical_url, is_secure_or_loopback
+from helpers.urls import canonical_url, is_https, is_secure_or_loopback
 
 __all__ = ["Discovered", "DiscoveryError", "IssuerMismatchError", "ResourceMismatchError", "discover"]
 
@@ -108,8 +108,8 @@ def discover(
             "discover() needs the expected issuer (OAUTH_ISSUER): a client may only send its "
             "credentials to the authorization server it was registered with."
         )
-    if not is_secure_or_loopback(issuer):
-        raise DiscoveryError(f"The expected issuer {issuer!r} is not an https:// URL (plain http only on this machine).")
+    if not is_https(issuer):
+        raise DiscoveryError(f"The expected issuer {issuer!r} is not an https:// URL (Okta's always are).")
     parts = urlsplit(mcp_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DiscoveryError(f"{mcp_url!r} is not an http(s) URL of an MCP server (e.g. https://host/mcp).")
@@ -266,7 +266,7 @@ def _check_metadata(metadata: dict, issuer: str, url: str) -> None:
         endpoint = metadata.get(name)
         if endpoint is None:
             continue
-        if not isinstance(endpoint, str) or not is_secure_or_loopback(endpoint):
+        if not isinstance(endpoint, str) or not is_https(endpoint):
             raise DiscoveryError(
                 f"The metadata at {url} gives {name} {endpoint!r}, which is not an https:// URL: "
                 "credentials sent there would cross the network in clear text."

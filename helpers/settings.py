@@ -11,6 +11,8 @@ One place reads the process environment and ``.env`` (environment variables win 
 ``CLIENT_ID`` / ``CLIENT_SECRET``  the web app a gateway uses to sign users in
 ``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
                               server (default ``false``: Okta may reject it, see notebook 06)
+``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
+                              local server run by another process prints its own)
 ============================  ===========================================================
 
 With none of the ``OAUTH_*`` variables set, the tutorial uses its local Okta-compatible
@@ -27,9 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
+
+from helpers.urls import is_https
 
 __all__ = ["ConfigurationError", "ClientCredentials", "Settings", "load_settings"]
 
@@ -67,6 +70,8 @@ class Settings:
     source: str = "environment"
     #: RFC 8707: whether clients send ``resource`` to this authorization server (OAUTH_SEND_RESOURCE)
     send_resource_parameter: bool = False
+    #: a CA certificate file to trust besides the public roots (OAUTH_CA_FILE), or None
+    ca_file: str | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -119,6 +124,9 @@ def load_settings(
         )
     configured = [name for name in OAUTH_VARIABLES if get(name)]
     send_resource = _boolean(get, "OAUTH_SEND_RESOURCE")
+    ca_file = get("OAUTH_CA_FILE")
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigurationError(f"OAUTH_CA_FILE={ca_file!r} is not a file: give the path of a PEM CA certificate, or remove the line.")
     if requested == "local" or (requested == "auto" and not configured):
         return Settings(mode="local", source=source, send_resource_parameter=send_resource)
 
@@ -144,6 +152,7 @@ def load_settings(
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False),
         source=source,
         send_resource_parameter=send_resource,
+        ca_file=ca_file,
     )
 
 
@@ -173,15 +182,11 @@ def _require(get, name: str, what: str) -> str:
 
 
 def _check_url(name: str, value: str) -> None:
-    parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and loopback:
+    if is_https(value):
         return
     raise ConfigurationError(
         f"{name}={value!r} is not an https:// URL. Okta serves its authorization servers over "
-        "HTTPS only (plain http is accepted for 127.0.0.1 and localhost)."
+        "HTTPS only: copy the Issuer URI exactly as the Admin Console shows it."
     )
 
 

@@ -1,9 +1,12 @@
-"""Where secrets and tokens may be sent: HTTPS anywhere, plain HTTP only to this machine.
+"""Where secrets and tokens may be sent: the rules every client in ``helpers`` follows.
 
-One rule, used by every client in ``helpers`` (discovery, the three token fetchers, the
-gateway, the verifier's JWKS): a client secret, a code, a refresh token or an access token
-travels over ``https://``, or over ``http://`` to a loopback address (127.0.0.0/8, ``::1``,
-``localhost``), where it never crosses a network.
+- Anything that talks to an authorization server (issuer, token, authorization, revocation and
+  keys endpoints) is ``https://`` (:func:`is_https`), like Okta; the local authorization server
+  is HTTPS too (:mod:`helpers.local_tls`).
+- An MCP server or a gateway's redirect URI may also be ``http://`` to this machine
+  (:func:`is_secure_or_loopback`): 127.0.0.0/8, ``::1`` or ``localhost``, where nothing crosses
+  a network (RFC 8252, section 7.3 allows exactly this for a native app's redirect).
+- A URL that carries credentials must read the same to every parser (:func:`is_unambiguous`).
 
     >>> is_loopback_url("http://127.0.0.1:8900/oauth2/default")
     True
@@ -18,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from urllib3.util import parse_url
 
-__all__ = ["canonical_url", "is_loopback_host", "is_loopback_url", "is_secure_or_loopback", "is_unambiguous"]
+__all__ = ["canonical_url", "is_https", "is_loopback_host", "is_loopback_url", "is_secure_or_loopback", "is_unambiguous"]
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -73,6 +76,17 @@ def is_secure_or_loopback(url: str) -> bool:
     if scheme == "https":
         return bool(parts.hostname)
     return scheme == "http" and is_loopback_host(parts.hostname)
+
+
+def is_https(url: str) -> bool:
+    """Whether ``url`` is ``https://`` with a host, written so that every parser reads the same host."""
+    if not is_unambiguous(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "https" and bool(parts.hostname)
 
 
 def canonical_url(url: str) -> str:

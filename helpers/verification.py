@@ -38,7 +38,7 @@ from starlette.middleware import Middleware
 
 from helpers.scope_guard import ToolScopeGuard
 from helpers.settings import ConfigurationError, Settings
-from helpers.urls import is_secure_or_loopback
+from helpers.urls import is_https
 
 __all__ = [
     "OktaJWTVerifier",
@@ -214,7 +214,7 @@ def discover_jwks_uri(issuer: str, timeout: float = 5.0) -> str:
     """Read ``jwks_uri`` from the configured issuer's metadata, as Okta publishes it.
 
     The metadata must name ``issuer`` itself (RFC 8414, section 3.3) and its ``jwks_uri``
-    must be HTTPS (plain http only on this machine): the keys decide which tokens the server
+    must be HTTPS: the keys decide which tokens the server
     accepts, so they must come from the authorization server the configuration names.
     """
     url = f"{issuer}/.well-known/oauth-authorization-server"
@@ -240,7 +240,7 @@ def discover_jwks_uri(issuer: str, timeout: float = 5.0) -> str:
 
 
 def _check_jwks_uri(jwks_uri: str, source: str) -> None:
-    if not is_secure_or_loopback(jwks_uri):
+    if not is_https(jwks_uri):
         raise ConfigurationError(
             f"{source} gives the JWKS URI {jwks_uri!r}, which is not https://. Keys fetched over plain "
             "HTTP can be swapped on the way, and with them every token's signature: use the "

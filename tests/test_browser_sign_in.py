@@ -18,6 +18,7 @@ import pytest
 
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
+from helpers.local_tls import local_ca
 from helpers.user_login import ConsentDeniedError, UserLogin
 from helpers.verification import Protection
 
@@ -71,7 +72,9 @@ def browser(sync_playwright, tmp_path):
         str(tmp_path / "chromium-profile"),
         executable_path=chromium_path(),
         headless=True,
-        args=CHROMIUM_ARGS,
+        # Trust exactly the local authorization server's key (it is HTTPS, like Okta): a pin,
+        # not a switch that turns certificate checks off.
+        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={local_ca().server_spki_sha256}"],
     )
     context.set_default_timeout(10_000)
     yield context

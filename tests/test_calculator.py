@@ -188,7 +188,7 @@ def test_cli_refuses_half_a_configuration(tmp_path, env, missing):
 def read_env_block(process, deadline_seconds=30):
     """The NAME=value lines the CLI prints to stderr before it serves."""
     values, deadline = {}, time.monotonic() + deadline_seconds
-    while "M2M_CLIENT_SECRET" not in values and time.monotonic() < deadline:
+    while "OAUTH_CA_FILE" not in values and time.monotonic() < deadline:
         line = process.stderr.readline()
         assert line, "the CLI ended before printing the client settings"
         if "=" in line and not line.startswith("#"):
@@ -207,6 +207,7 @@ def test_cli_without_settings_protects_itself_with_the_local_issuer(tmp_path):
             auth=(block["M2M_CLIENT_ID"], block["M2M_CLIENT_SECRET"]),
             data={"grant_type": "client_credentials", "scope": "calculator.add calculator.subtract"},
             timeout=10,
+            verify=block["OAUTH_CA_FILE"],  # the CA the CLI's local authorization server made for this run
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert sse_payload(rpc(url, "tools/call", {"name": "add", "arguments": {"a": 2, "b": 2}}, headers))["result"]["structuredContent"] == {"result": 4}

@@ -9,7 +9,8 @@ test failed on that version:
   was another host to urllib3;
 - step-up attempts were not shared: 20 callers made 20 failing token requests, 5 tool calls
   showed the user 5 sign-ins;
-- the two ``OAUTHLIB_INSECURE_TRANSPORT`` switches could leave the variable set;
+- the two ``OAUTHLIB_INSECURE_TRANSPORT`` switches could leave the variable set (since the
+  local authorization server is HTTPS, no switch exists: see ``test_local_https.py``);
 - the challenge's ``resource_metadata`` made the client fetch any URL (and follow redirects);
 - ``--public-url http://...`` was accepted for a server bound to every interface;
 - token requests followed redirects, re-sending codes and refresh tokens;
@@ -38,10 +39,10 @@ from helpers.local_okta import start_local_okta
 from helpers.settings import ClientCredentials, ConfigurationError
 from helpers.tokens import (
     StepUpRefusedError, TokenEndpointUnreachable, TokenError, TokenManager, TokenRequestError, TokenResponse,
-    allow_http_for_loopback, fetch_token_with_requests, fetch_token_with_requests_oauthlib,
+    fetch_token_with_requests, fetch_token_with_requests_oauthlib,
 )
 from helpers.urls import is_secure_or_loopback
-from helpers.user_login import LoginError, StepUpError, UserLogin, allow_loopback_http
+from helpers.user_login import LoginError, StepUpError, UserLogin
 from helpers.user_login.token_requests import refresh_tokens
 
 SCOPES = ("calculator.add",)
@@ -67,7 +68,7 @@ class Recorder:
             handler = routes(self.url).get(request.url.path)
             return handler(request) if handler else Response(status_code=404)
 
-        self.server = background.start(Starlette(routes=[Route("/{p:path}", record, methods=["GET", "POST"])]), name=name)
+        self.server = background.start(Starlette(routes=[Route("/{p:path}", record, methods=["GET", "POST"])]), name=name, tls=True)
         self.url = self.server.url
 
     def stop(self) -> None:
@@ -215,36 +216,6 @@ async def test_concurrent_tool_calls_show_the_user_one_sign_in(okta):
         assert all(isinstance(o, StepUpError) for o in outcomes)
     finally:
         calculator.stop()
-
-
-# -- one switch for OAUTHLIB_INSECURE_TRANSPORT --------------------------------------------------------
-
-
-def test_overlapping_plain_http_switches_restore_the_environment():
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    inside = []
-
-    def gateway_call():
-        with allow_loopback_http("http://127.0.0.1:1/token"):
-            first_in.set()
-            second_in.wait(5)
-        first_out.set()
-
-    def manager_fetch():
-        first_in.wait(5)
-        with allow_http_for_loopback("http://127.0.0.1:1/token"):
-            second_in.set()
-            first_out.wait(5)
-            inside.append(os.environ.get("OAUTHLIB_INSECURE_TRANSPORT"))  # still needed here
-
-    before = os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
-    threads = [threading.Thread(target=gateway_call), threading.Thread(target=manager_fetch)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert inside == ["1"]
-    assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == before
 
 
 # -- the challenge's metadata URL, and redirects ------------------------------------------------------

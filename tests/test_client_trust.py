@@ -62,7 +62,7 @@ class FakeServers:
     ) -> None:
         self.requests: Counter[str] = Counter()
         self.prm, self.challenge, self.prm_path = prm, challenge, prm_path
-        self.server = background.start(app_for_url=self._app, name=name)
+        self.server = background.start(app_for_url=self._app, name=name, tls=True)  # an issuer is HTTPS
 
     def _app(self, url: str) -> Starlette:
         self.url = url
@@ -184,7 +184,7 @@ def test_2_metadata_for_another_resource_stops_before_any_authorization_request(
 
 def test_2_scheme_and_host_compare_without_case(okta):
     fake = FakeServers("test-trust-case", prm={"authorization_servers": [okta.issuer]})
-    fake.prm["resource"] = fake.url.replace("http://", "HTTP://") + "/mcp"
+    fake.prm["resource"] = fake.url.replace("https://", "HTTPS://") + "/mcp"
     try:
         assert discover(fake.mcp_url, issuer=okta.issuer).resource == fake.prm["resource"]
     finally:
@@ -235,7 +235,7 @@ def test_7_the_resource_metadata_url_of_the_challenge_is_followed(okta):
 def metadata_server(name: str, document_for) -> background.BackgroundServer:
     return background.start(app_for_url=lambda url: Starlette(routes=[
         Route("/oauth2/x/.well-known/oauth-authorization-server", lambda r: JSONResponse(document_for(url))),
-    ]), name=name)
+    ]), name=name, tls=True)
 
 
 def test_8_a_client_does_not_need_jwks_uri(okta):

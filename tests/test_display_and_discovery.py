@@ -100,7 +100,7 @@ def test_discover_from_the_mcp_url(okta_and_calculator):
 
 
 def serve(routes, name):
-    return background.start(Starlette(routes=routes), name=name)
+    return background.start(Starlette(routes=routes), name=name, tls=True)
 
 
 def test_discover_falls_back_to_the_legacy_metadata(okta_and_calculator):

@@ -565,7 +565,7 @@ def test_env_block_lists_the_variables_in_order(okta):
     names = [line.split("=", 1)[0] for line in block.splitlines() if not line.startswith("#")]
     assert names == [
         "OAUTH_ISSUER", "OAUTH_JWKS_URI", "OAUTH_AUDIENCE",
-        "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", "CLIENT_ID", "CLIENT_SECRET",
+        "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", "CLIENT_ID", "CLIENT_SECRET", "OAUTH_CA_FILE",
     ]
     assert f"OAUTH_ISSUER={okta.issuer}" in block.splitlines()
     assert f"M2M_CLIENT_SECRET={okta.clients['write_service'].client_secret}" in block.splitlines()
@@ -588,11 +588,12 @@ def test_command_line_runs_in_the_foreground_until_interrupted():
             if line.startswith("Press Ctrl-C"):
                 break
         env = dict(line.split("=", 1) for line in lines if line.startswith(("OAUTH_", "M2M_", "CLIENT_")))
-        assert env["OAUTH_ISSUER"].startswith("http://127.0.0.1:") and env["OAUTH_ISSUER"].endswith("/oauth2/default")
+        assert env["OAUTH_ISSUER"].startswith("https://127.0.0.1:") and env["OAUTH_ISSUER"].endswith("/oauth2/default")
         creds = (env["M2M_CLIENT_ID"], env["M2M_CLIENT_SECRET"])
         response = requests.post(
             env["OAUTH_ISSUER"] + "/v1/token", auth=creds,
             data={"grant_type": "client_credentials", "scope": "calculator.add"}, timeout=10,
+            verify=env["OAUTH_CA_FILE"],  # the CA that process made: trusted explicitly, never verify=False
         )
         assert response.status_code == 200
         assert claims_of(response.json()["access_token"])["aud"] == env["OAUTH_AUDIENCE"]

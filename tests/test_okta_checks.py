@@ -4,6 +4,7 @@ diagnosis and console fix, network trouble is a failed check (never a traceback)
 from __future__ import annotations
 
 import http.server
+import ssl
 import json
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from helpers import local_okta
 from helpers.local_okta import SCENARIOS, start_local_okta
+from helpers.local_tls import local_ca, trust_local_ca
 from helpers.okta_checks import CheckReport, Status, check_scenario, run_checks
 from helpers.okta_checks.__main__ import main
 from helpers.settings import ClientCredentials, Settings
@@ -184,7 +186,7 @@ def free_port() -> int:
 
 
 def test_unreachable_issuer():
-    report = run_checks(okta_settings(f"http://127.0.0.1:{free_port()}/oauth2/default"), timeout=1)
+    report = run_checks(okta_settings(f"https://127.0.0.1:{free_port()}/oauth2/default"), timeout=1)
     failure = report.first_failure
     assert failure.name == "metadata" and "could not connect" in failure.seen and "refused" in failure.seen
     assert "OAUTH_ISSUER" in failure.fix
@@ -196,7 +198,7 @@ def test_silent_server_times_out_quickly():
         silent.listen(5)
         port = silent.getsockname()[1]
         started = time.monotonic()
-        report = run_checks(okta_settings(f"http://127.0.0.1:{port}/oauth2/default"), timeout=0.3)
+        report = run_checks(okta_settings(f"https://127.0.0.1:{port}/oauth2/default"), timeout=0.3)
         assert time.monotonic() - started < 2
     assert report.first_failure.name == "metadata"
     assert "did not answer within 0.3 s" in report["metadata"].seen
@@ -228,8 +230,12 @@ class _Canned(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def canned():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    ca, context = local_ca(), ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # HTTPS, as every issuer is
+    context.load_cert_chain(ca.cert_path, ca.key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    trust_local_ca()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
     _Canned.bodies = {}
@@ -315,7 +321,7 @@ def test_cli_scenario_fails_without_printing_secrets(capsys, started):
 def test_cli_against_an_unreachable_tenant(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.delenv("TUTORIAL_AUTH_SERVER")
-    monkeypatch.setenv("OAUTH_ISSUER", f"http://127.0.0.1:{free_port()}/oauth2/default")
+    monkeypatch.setenv("OAUTH_ISSUER", f"https://127.0.0.1:{free_port()}/oauth2/default")
     monkeypatch.setenv("OAUTH_AUDIENCE", "api://calculator")
     monkeypatch.setenv("M2M_CLIENT_ID", "0oa1service")
     monkeypatch.setenv("M2M_CLIENT_SECRET", SECRET)

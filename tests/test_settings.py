@@ -54,9 +54,19 @@ def test_incomplete_or_malformed_configuration_is_refused(environ, message):
         load(**environ)
 
 
-def test_loopback_http_issuer_is_allowed():
-    settings = load(OAUTH_ISSUER="http://127.0.0.1:9000/oauth2/default", OAUTH_AUDIENCE=AUDIENCE)
-    assert settings.issuer == "http://127.0.0.1:9000/oauth2/default"
+def test_a_plain_http_issuer_is_refused_even_on_this_machine():
+    """Okta is HTTPS only, and so is the local authorization server: no plain-http exception."""
+    with pytest.raises(ConfigurationError, match="not an https:// URL"):
+        load(OAUTH_ISSUER="http://127.0.0.1:9000/oauth2/default", OAUTH_AUDIENCE=AUDIENCE)
+    assert load(OAUTH_ISSUER="https://127.0.0.1:9000/oauth2/default", OAUTH_AUDIENCE=AUDIENCE).issuer.startswith("https://")
+
+
+def test_ca_file_must_exist(tmp_path):
+    with pytest.raises(ConfigurationError, match="OAUTH_CA_FILE=.* is not a file"):
+        load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, OAUTH_CA_FILE=str(tmp_path / "missing.pem"))
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, OAUTH_CA_FILE=str(ca)).ca_file == str(ca)
 
 
 def test_local_switch_wins_over_a_filled_in_env_file(tmp_path):

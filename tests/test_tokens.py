@@ -14,16 +14,15 @@ from helpers.tokens import (
     TokenError,
     TokenRequestError,
     TokenResponse,
-    allow_http_for_loopback,
     basic_credentials,
     curl_available,
     curl_command,
     fetch_token_with_curl,
     fetch_token_with_requests,
     fetch_token_with_requests_oauthlib,
-    is_loopback_url,
 )
 from helpers.tokens import curl
+from helpers.urls import is_loopback_url
 
 SCOPES = ["calculator.add", "calculator.subtract"]
 WAYS = {
@@ -108,7 +107,7 @@ def test_scope_denied_by_policy_is_access_denied(okta, way):
 
 @pytest.mark.parametrize("way", way_params)
 def test_unreachable_token_endpoint_is_a_clear_error(write_client, way):
-    url = "http://127.0.0.1:9/oauth2/default/v1/token"  # port 9 (discard): nothing listens
+    url = "https://127.0.0.1:9/oauth2/default/v1/token"  # port 9 (discard): nothing listens
     with pytest.raises(TokenEndpointUnreachable) as info:
         WAYS[way](url, write_client, SCOPES, timeout=3)
     assert info.value.token_url == url
@@ -212,30 +211,31 @@ def test_is_loopback_url(url, loopback):
     assert is_loopback_url(url) is loopback
 
 
-@pytest.mark.parametrize("previous", [None, "0"])
-def test_insecure_transport_only_inside_the_block_for_loopback(monkeypatch, previous):
-    if previous is None:
-        monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
-    else:
-        monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", previous)
-    with allow_http_for_loopback("http://127.0.0.1:1234/token"):
-        assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
-    assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == previous
-    with allow_http_for_loopback("https://example.okta.com/oauth2/default/v1/token"):
-        assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == previous
-
-
-def test_plain_http_to_another_host_is_refused_before_sending(monkeypatch, write_client):
-    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+@pytest.mark.parametrize("url", ["http://example.okta.com/oauth2/default/v1/token", "http://127.0.0.1:1234/token"])
+def test_plain_http_is_refused_before_sending_even_on_this_machine(monkeypatch, write_client, url):
+    """The local authorization server is HTTPS like Okta, so no token endpoint is plain http."""
     sent = []
     monkeypatch.setattr("requests.Session.request", lambda *a, **k: sent.append(a))
     with pytest.raises(TokenError, match="Refusing to send client credentials"):
-        fetch_token_with_requests_oauthlib("http://example.okta.com/oauth2/default/v1/token", write_client, SCOPES)
-    assert sent == [] and "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+        fetch_token_with_requests_oauthlib(url, write_client, SCOPES)
+    assert sent == []
 
 
-def test_insecure_transport_is_restored_after_concurrent_fetches(okta, write_client, monkeypatch):
-    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+class RecordingEnviron(dict):
+    """``os.environ`` stand-in that remembers every variable set."""
+
+    def __init__(self, base):
+        super().__init__(base)
+        self.set_names = []
+
+    def __setitem__(self, name, value):
+        self.set_names.append(name)
+        super().__setitem__(name, value)
+
+
+def test_no_process_wide_switch_while_fetching_concurrently(okta, write_client, monkeypatch):
+    environ = RecordingEnviron(os.environ)
+    monkeypatch.setattr(os, "environ", environ)
     results, errors = [], []
 
     def fetch():
@@ -250,4 +250,4 @@ def test_insecure_transport_is_restored_after_concurrent_fetches(okta, write_cli
     for thread in threads:
         thread.join()
     assert errors == [] and len(results) == 6
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in environ.set_names

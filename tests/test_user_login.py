@@ -38,10 +38,10 @@ from helpers.user_login import (
     StateMismatchError,
     UserLogin,
     UserTokens,
-    allow_loopback_http,
     login_error_in,
     sign_in_with_password,
 )
+from helpers.user_login.transport import redirect_for_oauthlib
 from helpers.verification import Protection
 
 pytestmark = pytest.mark.anyio
@@ -498,18 +498,13 @@ async def test_resource_parameter_is_sent_only_when_configured(okta, calculator,
         okta.set_resource_parameter_check(True)
 
 
-def test_plain_http_only_for_loopback(okta, calculator):
+def test_plain_http_only_for_a_loopback_redirect_uri(okta, calculator):
     with pytest.raises(InsecureURLError, match="only for 127.0.0.1 and localhost"):
         UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri="http://gateway.example.com/callback")
-    with pytest.raises(InsecureURLError):
-        with allow_loopback_http("http://okta.example.com/oauth2/default/v1/token"):
-            pass
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
-    with allow_loopback_http("https://example.okta.com/oauth2/default/v1/token"):
-        assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ  # a real tenant never needs it
-    with allow_loopback_http("http://127.0.0.1:8765/callback"):
-        assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+    assert redirect_for_oauthlib(REDIRECT + "?code=c&state=s", REDIRECT).startswith("https://127.0.0.1:")
+    with pytest.raises(LoginError, match="not a redirect to this gateway's redirect URI"):
+        redirect_for_oauthlib("http://127.0.0.1:1/elsewhere?code=c&state=s", REDIRECT)
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ  # nothing process-wide, ever
 
 
 def test_not_signed_in(login):

@@ -41,7 +41,7 @@ class JwksIssuer:
         self.keys = [self.new_key()]
         self.fetches = 0
         self.mode = "ok"  # "ok", "error" (HTTP 500) or "hang" (never answers)
-        self.server = background.start(name=name, app=Starlette(routes=[
+        self.server = background.start(name=name, tls=True, app=Starlette(routes=[
             Route(ISSUER_PATH + "/v1/keys", self.jwks),
         ]))
         self.issuer = self.server.url + ISSUER_PATH
@@ -343,7 +343,7 @@ def test_jwks_outage_gives_401_within_5_seconds(issuer, mode):
 
 
 def test_jwks_unreachable_gives_401(issuer):
-    protection = Protection(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri="http://127.0.0.1:9/keys")
+    protection = Protection(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri="https://127.0.0.1:9/keys")
     server = start_calculator(protection, name="test-unreachable-calculator")
     try:
         response = post(server.mcp_url, call("add", a=1, b=2), token=issuer.token())

@@ -73,6 +73,10 @@ def serve_calculator(*, host: str, port: int, no_auth: bool, public_url: str | N
 def _resolve_settings() -> Settings:
     settings = load_settings()
     if not settings.uses_local_server:
+        if settings.ca_file:
+            from helpers.local_tls import trust_ca_file
+
+            trust_ca_file(settings.ca_file)
         return settings
     from helpers.local_okta import start_local_okta  # only needed without a tenant configured
 

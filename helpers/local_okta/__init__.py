@@ -8,7 +8,7 @@ uvicorn on 127.0.0.1 in a background thread (``helpers.background``).
 
     >>> okta = start_local_okta()
     >>> okta.issuer
-    'http://127.0.0.1:53211/oauth2/default'
+    'https://127.0.0.1:53211/oauth2/default'
     >>> okta.clients["write_service"].client_id
     '0oa1calcwritesvc7kpz'
     >>> okta.set_scenario("policy_not_assigned")   # reproduce a learner's mistake
@@ -26,6 +26,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from .. import background
+from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
 from .state import ORG_SERVER, OktaState
@@ -56,7 +57,7 @@ class LocalOkta:
 
     def start(self, port: int = 0, name: str = "local-okta") -> LocalOkta:
         """Serve on 127.0.0.1:``port`` (0 = a free port) under ``name``; restarts that name."""
-        self._server = background.start(self.app, name=name, port=port)
+        self._server = background.start(self.app, name=name, port=port, tls=True)
         self._state.base_url = self._server.url
         return self
 
@@ -73,7 +74,7 @@ class LocalOkta:
 
     @property
     def url(self) -> str:
-        """The org URL, e.g. ``http://127.0.0.1:53211`` (the org authorization server's issuer)."""
+        """The org URL, e.g. ``https://127.0.0.1:53211`` (the org authorization server's issuer)."""
         return self._state.base_url
 
     @property
@@ -180,6 +181,8 @@ class LocalOkta:
             f"M2M_CLIENT_SECRET={m2m.client_secret}",
             f"CLIENT_ID={web.client_id}",
             f"CLIENT_SECRET={web.client_secret}",
+            "# The local server is HTTPS with a certificate authority made for this run; trust it:",
+            f"OAUTH_CA_FILE={local_ca().ca_path}",
             "# Test users for the sign-in page (login / password):",
         ]
         lines += [f"#   {user.login} / {user.password}  ({user.name})" for user in self.users]

@@ -86,7 +86,7 @@ class OktaState:
         #: the tenant the server enforces (``configured`` with the scenario applied)
         self.tenant: Tenant = apply_scenario(self.configured, None)
         self.scenario: str | None = None
-        self.base_url: str = "http://127.0.0.1"
+        self.base_url: str = "https://127.0.0.1"
         self.keys: dict[str, KeySet] = {ORG_SERVER: KeySet()}
         for server in self.configured.authorization_servers:
             self.keys[server.id] = KeySet()

@@ -53,7 +53,6 @@ DEFAULT_REDIRECT_URI = DEFAULT_REDIRECT_URIS[0]
 #: Seconds to wait for any one answer: a healthy Okta answers in well under a second.
 DEFAULT_TIMEOUT = 5.0
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # A fixed PKCE verifier: the redirect check never exchanges a code, but some apps require a
 # challenge before Okta even looks at the redirect URI.
 _PKCE_VERIFIER = "okta-setup-checks-never-exchanged-verifier-0123456789"
@@ -197,7 +196,7 @@ def _check_issuer(run: _Run):
         or parts.fragment
     ):
         return Status.FAIL, f"{issuer!r} is not a well-formed https:// URL", fixes.ISSUER_FIX
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http":
         return Status.FAIL, f"{issuer} uses http://; Okta serves issuers over https:// only", fixes.ISSUER_FIX
     if issuer.endswith("/"):
         return Status.FAIL, f"{issuer} ends with '/'; tokens carry the issuer without it", fixes.ISSUER_FIX

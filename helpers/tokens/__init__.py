@@ -9,13 +9,7 @@
 """
 
 from .curl import CurlCommand, curl_available, curl_command, fetch_token_with_curl
-from .fetching import (
-    allow_http_for_loopback,
-    basic_credentials,
-    fetch_token_with_requests,
-    fetch_token_with_requests_oauthlib,
-    is_loopback_url,
-)
+from .fetching import basic_credentials, fetch_token_with_requests, fetch_token_with_requests_oauthlib
 from .manager import FETCHERS, StepUpRefusedError, TokenManager, TokenRejectedError
 from .responses import (
     TokenEndpointUnreachable,
@@ -35,13 +29,11 @@ __all__ = [
     "TokenRejectedError",
     "TokenRequestError",
     "TokenResponse",
-    "allow_http_for_loopback",
     "basic_credentials",
     "curl_available",
     "curl_command",
     "fetch_token_with_curl",
     "fetch_token_with_requests",
     "fetch_token_with_requests_oauthlib",
-    "is_loopback_url",
     "require_secure_token_url",
 ]

@@ -17,8 +17,9 @@ The request (RFC 6749, section 4.4)::
 
     grant_type=client_credentials&scope=calculator.add calculator.subtract
 
-Every way refuses a plain ``http://`` token URL on another machine before sending anything
-(:func:`~helpers.tokens.responses.require_secure_token_url`). An error answer raises
+Every way refuses a token URL that is not ``https://`` before sending anything
+(:func:`~helpers.tokens.responses.require_secure_token_url`); Okta's token endpoints and the
+local authorization server's are all HTTPS. An error answer raises
 :class:`TokenRequestError`; a token endpoint that cannot be reached raises
 :class:`TokenEndpointUnreachable`. Neither message ever contains the secret.
 """
@@ -26,15 +27,12 @@ Every way refuses a plain ``http://`` token URL on another machine before sendin
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterable
+from urllib.parse import quote
 
 import requests
 
-from helpers.oauthlib_http import oauthlib_accepts_plain_http
 from helpers.settings import ClientCredentials
-from helpers.urls import is_loopback_url
 
 from .responses import (
     DEFAULT_TIMEOUT,
@@ -46,12 +44,10 @@ from .responses import (
 )
 
 __all__ = [
-    "allow_http_for_loopback",
     "basic_credentials",
     "client_credentials_form",
     "fetch_token_with_requests",
     "fetch_token_with_requests_oauthlib",
-    "is_loopback_url",
     "require_secret",
 ]
 
@@ -138,25 +134,6 @@ def describe(exc: requests.RequestException) -> str:
 
 # -- 3. requests-oauthlib's BackendApplicationClient -------------------------------------------
 
-@contextmanager
-def allow_http_for_loopback(token_url: str) -> Iterator[None]:
-    """Let oauthlib use ``http://`` for a token URL on this machine, for this block only.
-
-    oauthlib refuses plain HTTP (``InsecureTransportError``) unless the process-wide
-    environment variable ``OAUTHLIB_INSECURE_TRANSPORT`` is set. Here it is set only for
-    a loopback URL (where nothing crosses a network) and only for the duration of the block,
-    through the one reference-counted switch the whole process shares
-    (:mod:`helpers.oauthlib_http`). An ``https://`` URL needs nothing; ``http://`` to any
-    other host is refused with :class:`TokenError`.
-    """
-    require_secure_token_url(token_url)
-    if urlsplit(token_url).scheme.lower() == "https":
-        yield
-        return
-    with oauthlib_accepts_plain_http():
-        yield
-
-
 def fetch_token_with_requests_oauthlib(
     token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT
 ) -> TokenResponse:
@@ -180,11 +157,10 @@ def fetch_token_with_requests_oauthlib(
 
     session.register_compliance_hook("access_token_response", read_answer)
     try:
-        with allow_http_for_loopback(token_url):
-            # HTTP Basic (client_secret_basic) with the urlencoded id and secret (RFC 6749 2.3.1);
-            # without auth=, requests-oauthlib would send them unencoded.
-            basic = requests.auth.HTTPBasicAuth(*basic_credentials(client.client_id, secret))
-            session.fetch_token(token_url=token_url, auth=basic, timeout=timeout)
+        # HTTP Basic (client_secret_basic) with the urlencoded id and secret (RFC 6749 2.3.1);
+        # without auth=, requests-oauthlib would send them unencoded.
+        basic = requests.auth.HTTPBasicAuth(*basic_credentials(client.client_id, secret))
+        session.fetch_token(token_url=token_url, auth=basic, timeout=timeout)
     except requests.TooManyRedirects:
         raise TokenEndpointUnreachable(token_url, "it answered with a redirect, which is not followed") from None
     except requests.RequestException as exc:

@@ -4,8 +4,7 @@
 - :class:`TokenRequestError`: Okta answered with an error (status, ``error``, ``error_description``
   and a hint of what to fix);
 - :class:`TokenEndpointUnreachable`: no answer at all (refused, unresolvable, timed out, TLS);
-- :func:`require_secure_token_url`: client secrets go to ``https://`` token endpoints only
-  (plain ``http://`` to this machine, for the local authorization server, aside).
+- :func:`require_secure_token_url`: client secrets go to ``https://`` token endpoints only.
 
 Neither error message ever contains the secret.
 """
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.display import mask_token
-from helpers.urls import is_secure_or_loopback
+from helpers.urls import is_https
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -140,15 +139,14 @@ def _seconds(value: Any) -> int | None:
 
 
 def require_secure_token_url(token_url: str) -> None:
-    """Raise :class:`TokenError` unless ``token_url`` is ``https://`` (or ``http://`` to this machine).
+    """Raise :class:`TokenError` unless ``token_url`` is ``https://``.
 
-    Over plain HTTP to another host, anyone on the network path reads the client secret in
-    the ``Authorization`` header and the token in the answer. The check runs before any
-    request is built, so nothing is sent.
+    Over plain HTTP, anyone on the network path reads the client secret in the
+    ``Authorization`` header and the token in the answer. The check runs before any request
+    is built, so nothing is sent.
     """
-    if not is_secure_or_loopback(token_url):
+    if not is_https(token_url):
         raise TokenError(
             f"Refusing to send client credentials to {token_url}: over plain HTTP anyone on the "
-            "network can read them. Use the https:// token endpoint of your Okta authorization server "
-            "(plain http is accepted for 127.0.0.1 and localhost only)."
+            "network can read them. Use the https:// token endpoint of your Okta authorization server."
         )

@@ -20,7 +20,7 @@ to do. :func:`sign_in_with_password` drives the local sign-in page for tests and
 Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``pending`` (one sign-in:
 state, PKCE, completion), ``token_requests`` (the token and revocation requests), ``callback``
 (the redirect listener), ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``,
-``transport`` (plain HTTP for loopback URLs only), ``automatic`` (password sign-in on the local
+``transport`` (HTTPS endpoints, a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local
 pages), ``errors``.
 """
 
@@ -41,7 +41,7 @@ from .errors import (
 )
 from .gateway import DEFAULT_REDIRECT_URI, USER_SCOPES, UserLogin
 from .pending import PendingSignIn
-from .transport import allow_loopback_http, is_loopback_http
+from .transport import is_loopback_http
 from .user_tokens import UserTokens
 
 __all__ = [
@@ -62,7 +62,6 @@ __all__ = [
     "UserLogin",
     "UserTokenAuth",
     "UserTokens",
-    "allow_loopback_http",
     "is_loopback_http",
     "login_error_in",
     "sign_in_with_password",

@@ -36,7 +36,7 @@ from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
-from .transport import check_url
+from .transport import check_endpoint, check_redirect_uri
 from .user_tokens import UserTokens
 
 __all__ = ["DEFAULT_REDIRECT_URI", "USER_SCOPES", "UserLogin"]
@@ -84,7 +84,7 @@ class UserLogin:
         clock: Callable[[], float] = time.time,
         discovered: Discovered | None = None,
     ) -> None:
-        check_url(redirect_uri, "redirect URI")
+        check_redirect_uri(redirect_uri)
         self.mcp_url = mcp_url
         self.client = client
         self.redirect_uri = redirect_uri
@@ -107,8 +107,8 @@ class UserLogin:
                 f"The authorization server {issuer} does not list S256 in code_challenge_methods_supported. "
                 "Without PKCE an intercepted code could be used by anyone, so this gateway does not sign in there."
             )
-        check_url(self.authorization_endpoint, "authorization endpoint")
-        check_url(self.token_endpoint, "token endpoint")
+        check_endpoint(self.authorization_endpoint, "authorization endpoint")
+        check_endpoint(self.token_endpoint, "token endpoint")
         #: RFC 8707: the resource sent with authorization and token requests (None: not sent)
         self.resource: str | None = self.discovered.resource if send_resource else None
         if scopes is None:

@@ -33,7 +33,7 @@ from .errors import (
     StateMismatchError,
 )
 from .token_requests import exchange_code
-from .transport import allow_loopback_http
+from .transport import redirect_for_oauthlib
 from .user_tokens import UserTokens
 
 __all__ = ["PendingSignIn"]
@@ -65,17 +65,16 @@ class PendingSignIn:
         self._code_verifier: str | None = self._client.create_code_verifier(64)
         challenge = self._client.create_code_challenge(self._code_verifier, "S256")
         extra = {"resource": login.resource} if login.resource else {}
-        with allow_loopback_http(login.authorization_endpoint):
-            #: the authorization URL: open it in a browser to sign in
-            self.url: str = self._client.prepare_request_uri(
-                login.authorization_endpoint,
-                redirect_uri=self.redirect_uri,
-                scope=list(self.scopes),
-                state=self._state,
-                code_challenge=challenge,
-                code_challenge_method="S256",
-                **extra,
-            )
+        #: the authorization URL: open it in a browser to sign in
+        self.url: str = self._client.prepare_request_uri(
+            login.authorization_endpoint,
+            redirect_uri=self.redirect_uri,
+            scope=list(self.scopes),
+            state=self._state,
+            code_challenge=challenge,
+            code_challenge_method="S256",
+            **extra,
+        )
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._used = False
@@ -148,8 +147,9 @@ class PendingSignIn:
     def _exchange(self, redirect_url: str, state: str, verifier: str) -> UserTokens:
         login = self.login
         try:
-            with allow_loopback_http(redirect_url):
-                params = self._client.parse_request_uri_response(redirect_url, state=state)
+            params = self._client.parse_request_uri_response(
+                redirect_for_oauthlib(redirect_url, self.redirect_uri), state=state
+            )
         except oauth_errors.MismatchingStateError:
             raise StateMismatchError(
                 "The redirect's state does not match the sign-in this gateway started. It may be "

@@ -18,7 +18,7 @@ from requests_oauthlib import OAuth2Session
 
 from ..settings import ClientCredentials
 from .errors import AuthorizationCodeError, LoginError, RefreshTokenError
-from .transport import allow_loopback_http, check_url
+from .transport import check_endpoint
 
 __all__ = ["exchange_code", "refresh_tokens", "revoke_refresh_token"]
 
@@ -69,12 +69,12 @@ def exchange_code(
     """Exchange an authorization code (with its PKCE verifier) for tokens."""
     session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri)
     session.max_redirects = 0  # a redirect would carry the code and verifier to wherever it points
+    check_endpoint(token_endpoint, "token endpoint")
     try:
-        with allow_loopback_http(token_endpoint):
-            return session.fetch_token(
-                token_endpoint, code=code, code_verifier=code_verifier, timeout=timeout,
-                **_client_auth(client), **_resource(resource),
-            )
+        return session.fetch_token(
+            token_endpoint, code=code, code_verifier=code_verifier, timeout=timeout,
+            **_client_auth(client), **_resource(resource),
+        )
     except oauth_errors.InvalidGrantError as exc:
         raise AuthorizationCodeError(
             f"The token endpoint refused the authorization code (invalid_grant: {exc.description}). "
@@ -97,11 +97,11 @@ def refresh_tokens(
     session.max_redirects = 0  # a redirect would carry the refresh token to wherever it points
     auth = _client_auth(client)
     extra = {"client_id": client.client_id} if auth.pop("include_client_id", False) else {}
+    check_endpoint(token_endpoint, "token endpoint")
     try:
-        with allow_loopback_http(token_endpoint):
-            return session.refresh_token(
-                token_endpoint, refresh_token=refresh_token, timeout=timeout, **auth, **extra, **_resource(resource),
-            )
+        return session.refresh_token(
+            token_endpoint, refresh_token=refresh_token, timeout=timeout, **auth, **extra, **_resource(resource),
+        )
     except oauth_errors.InvalidGrantError as exc:
         raise RefreshTokenError(
             f"The authorization server refused the refresh token (invalid_grant: {exc.description}). "
@@ -118,7 +118,7 @@ def refresh_tokens(
 
 def revoke_refresh_token(*, revocation_endpoint: str, client: ClientCredentials, refresh_token: str, timeout: float) -> None:
     """Revoke a refresh token (RFC 7009); raises :class:`LoginError` when the endpoint refuses."""
-    check_url(revocation_endpoint, "revocation endpoint")
+    check_endpoint(revocation_endpoint, "revocation endpoint")
     data = {"token": refresh_token, "token_type_hint": "refresh_token"}
     auth = None
     if client.client_secret:

@@ -1,33 +1,27 @@
-"""Plain ``http://`` for loopback URLs only, and only while one oauthlib call runs.
+"""Which URLs the gateway uses: HTTPS to the authorization server, a loopback or HTTPS redirect URI.
 
-oauthlib (and so requests-oauthlib) refuses every URL that is not ``https://`` with
-``InsecureTransportError``, unless the environment variable ``OAUTHLIB_INSECURE_TRANSPORT``
-is set. It is the only switch oauthlib offers, and it is process-wide. The tutorial needs
-plain HTTP in exactly two places, both on this machine:
+- Every authorization-server endpoint (authorize, token, revocation) must be ``https://``, as
+  Okta's are and as the local authorization server's are (:mod:`helpers.local_tls`).
+- The redirect URI, where the browser brings the code back, may be ``http://`` to this machine
+  (``127.0.0.1``, ``localhost``, ``::1``): RFC 8252, section 7.3 allows exactly that for an app
+  running on the user's machine, Okta accepts it as a sign-in redirect URI, and the code never
+  crosses a network. Anywhere else it must be ``https://``.
 
-- the local authorization server (``http://127.0.0.1:{port}/oauth2/default``), and
-- the gateway's redirect URI (``http://127.0.0.1:8765/callback``), which oauthlib checks when
-  it parses the redirect, even with a real Okta tenant.
-
-:func:`allow_loopback_http` holds the switch (:mod:`helpers.oauthlib_http`, shared with the
-token fetchers) only when every non-HTTPS URL involved is a loopback URL, and only for the
-duration of the ``with`` block (one oauthlib call). A real tenant's ``https://`` endpoints never
-need it, so the variable is never set while talking to Okta. Any other ``http://`` URL, or a
-URL written so that parsers disagree on its host, raises
-:class:`~helpers.user_login.errors.InsecureURLError`.
+oauthlib refuses to *parse* a redirect that is not ``https://`` (it cannot know about loopback).
+:func:`redirect_for_oauthlib` hands it the same redirect with the scheme oauthlib requires, and
+only after checking that the redirect came back to this gateway's own loopback redirect URI;
+oauthlib reads nothing but its query. No process-wide switch (``OAUTHLIB_INSECURE_TRANSPORT``)
+is ever set. Any other URL raises :class:`~helpers.user_login.errors.InsecureURLError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from ..oauthlib_http import oauthlib_accepts_plain_http
-from ..urls import is_loopback_host, is_secure_or_loopback
-from .errors import InsecureURLError
+from ..urls import is_https, is_loopback_host, is_secure_or_loopback
+from .errors import InsecureURLError, LoginError
 
-__all__ = ["allow_loopback_http", "check_url", "is_loopback_http"]
+__all__ = ["check_endpoint", "check_redirect_uri", "is_loopback_http", "redirect_for_oauthlib"]
 
 
 def is_loopback_http(url: str) -> bool:
@@ -36,24 +30,35 @@ def is_loopback_http(url: str) -> bool:
     return parts.scheme == "http" and is_loopback_host(parts.hostname) and is_secure_or_loopback(url)
 
 
-def check_url(url: str, what: str) -> None:
-    """Raise :class:`InsecureURLError` unless ``url`` is HTTPS or loopback HTTP."""
-    if is_secure_or_loopback(url):
-        return
-    raise InsecureURLError(
-        f"The {what} {url!r} is not an https:// URL. Tokens and codes must travel over HTTPS; "
-        "plain http:// is accepted only for 127.0.0.1 and localhost (the local authorization "
-        "server and the gateway's own callback)."
-    )
+def check_endpoint(url: str, what: str) -> None:
+    """Raise :class:`InsecureURLError` unless ``url`` is ``https://``."""
+    if not is_https(url):
+        raise InsecureURLError(
+            f"The {what} {url!r} is not an https:// URL. Codes, secrets and tokens travel to an "
+            "authorization server over HTTPS only (Okta's and the local server are HTTPS)."
+        )
 
 
-@contextmanager
-def allow_loopback_http(*urls: str) -> Iterator[None]:
-    """Let oauthlib accept these URLs while the block runs (a no-op when all are HTTPS)."""
-    for url in urls:
-        check_url(url, "URL")
-    if all(urlsplit(url).scheme.lower() == "https" for url in urls):
-        yield
-        return
-    with oauthlib_accepts_plain_http():
-        yield
+def check_redirect_uri(url: str) -> None:
+    """Raise :class:`InsecureURLError` unless ``url`` is ``https://`` or ``http://`` to this machine."""
+    if not is_secure_or_loopback(url):
+        raise InsecureURLError(
+            f"The redirect URI {url!r} is not an https:// URL. Plain http:// is accepted only for "
+            "127.0.0.1 and localhost, where the code never leaves this machine (RFC 8252, 7.3)."
+        )
+
+
+def redirect_for_oauthlib(redirect_url: str, redirect_uri: str) -> str:
+    """The redirect as oauthlib will parse it: a loopback ``http://`` redirect back to exactly
+    ``redirect_uri`` is given the ``https`` scheme oauthlib insists on (only its query is read)."""
+    got, expected = urlsplit(redirect_url), urlsplit(redirect_uri)
+    if (got.scheme.lower(), got.netloc.lower(), got.path) != (expected.scheme.lower(), expected.netloc.lower(), expected.path):
+        raise LoginError(
+            f"That address is not a redirect to this gateway's redirect URI ({redirect_uri}). Paste the "
+            "whole address the browser ended on after signing in."
+        )
+    if is_https(redirect_url):
+        return redirect_url
+    if not is_loopback_http(redirect_url):
+        raise InsecureURLError(f"The redirect {redirect_url.split('?')[0]!r} is neither https:// nor on this machine.")
+    return urlunsplit(("https", got.netloc, got.path, got.query, got.fragment))
