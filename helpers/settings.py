@@ -7,8 +7,9 @@ One place reads the process environment and ``.env`` (environment variables win 
 ``OAUTH_ISSUER``              the custom authorization server, ``https://{domain}/oauth2/{id}``
 ``OAUTH_AUDIENCE``            the audience configured on that authorization server
 ``OAUTH_JWKS_URI``            optional; read from the issuer's metadata when absent
-``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant
-``CLIENT_ID`` / ``CLIENT_SECRET``  the web app a gateway uses to sign users in
+``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant (notebooks 02-05)
+``READ_M2M_CLIENT_ID`` / ``_SECRET``  optional: a second, read-only service app (notebook 05)
+``CLIENT_ID`` / ``CLIENT_SECRET``  optional: the web app a gateway signs users in with (notebook 06)
 ``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
@@ -67,6 +68,7 @@ class Settings:
     jwks_uri: str | None = None
     m2m_client: ClientCredentials | None = None
     web_client: ClientCredentials | None = None
+    read_only_client: ClientCredentials | None = None
     source: str = "environment"
     #: RFC 8707: whether clients send ``resource`` to this authorization server (OAUTH_SEND_RESOURCE)
     send_resource_parameter: bool = False
@@ -87,13 +89,27 @@ class Settings:
         return self.m2m_client
 
     def require_web_client(self) -> ClientCredentials:
-        """The web app's credentials, or an error saying which variables to set."""
+        """The web app's credentials, or an error saying what to create and which variables to set."""
         if self.web_client is None:
             raise ConfigurationError(
-                "CLIENT_ID is not set. Copy the client ID (and CLIENT_SECRET) of the web app "
-                "from Okta (Applications > your Web app > General) into .env."
+                "CLIENT_ID is not set (or still a placeholder): notebook 06 signs a user in through a web "
+                "app. Create one in Okta (Applications > Create App Integration > OIDC - OpenID Connect > "
+                "Web Application; grant types Authorization Code and Refresh Token; sign-in redirect URI "
+                "http://127.0.0.1:8765/callback; assign yourself), then copy its Client ID and Client "
+                "secret into CLIENT_ID and CLIENT_SECRET in .env. Notebook 02 lists every setting."
             )
         return self.web_client
+
+    def require_read_only_client(self) -> ClientCredentials:
+        """The read-only service app's credentials, or an error saying what to create."""
+        if self.read_only_client is None:
+            raise ConfigurationError(
+                "READ_M2M_CLIENT_ID is not set (or still a placeholder): notebook 05 compares a read-only "
+                "service with the write service. Create a second API Services app, give it its own access "
+                "policy whose rule allows Client Credentials with the scope calculator.add only, and copy "
+                "its Client ID and secret into READ_M2M_CLIENT_ID and READ_M2M_CLIENT_SECRET in .env."
+            )
+        return self.read_only_client
 
 
 def load_settings(
@@ -149,7 +165,8 @@ def load_settings(
         audience=audience,
         jwks_uri=jwks_uri,
         m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
-        web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False),
+        web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False, optional=True),
+        read_only_client=_client(get, "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", secret_required=True, optional=True),
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,
@@ -190,8 +207,12 @@ def _check_url(name: str, value: str) -> None:
     )
 
 
-def _client(get, id_name: str, secret_name: str, *, secret_required: bool) -> ClientCredentials | None:
+def _client(get, id_name: str, secret_name: str, *, secret_required: bool, optional: bool = False) -> ClientCredentials | None:
+    """An app's id and secret from two variables. ``optional``: placeholders count as not set
+    (only the notebook that needs the app stops, and says what to create)."""
     client_id, secret = get(id_name), get(secret_name)
+    if optional and any(value and any(mark in value for mark in _PLACEHOLDER_MARKS) for value in (client_id, secret)):
+        return None
     if client_id is None and secret is None:
         return None
     if client_id is None:

@@ -83,7 +83,9 @@ def browser(sync_playwright, tmp_path):
 
 @pytest.fixture(scope="module")
 def okta():
-    server = start_local_okta(tenant=default_tenant(redirect_uris=(REDIRECT,)), name="test-browser-okta")
+    tenant = default_tenant(redirect_uris=(REDIRECT,))
+    tenant.app(label="web").consent_required = True  # an app that asks for consent: the page a person sees
+    server = start_local_okta(tenant=tenant, name="test-browser-okta")
     yield server
     server.stop()
 
@@ -115,7 +117,7 @@ def test_a_person_signs_in_with_chromium(browser, login, okta):
     page.goto(pending.url)  # the link the notebook shows
 
     submit_sign_in_form(page, ada.login, "a wrong password")
-    assert "username or password is incorrect" in page.locator("p.error").inner_text()
+    assert "Unable to sign in" in page.locator("p.error").inner_text()
     submit_sign_in_form(page, ada.login, ada.password)
 
     page.wait_for_selector("text=Allow access?")

@@ -163,7 +163,9 @@ def test_4b_a_rejected_token_is_never_served_again():
 
 @pytest.fixture(scope="module")
 def okta():
-    server = start_local_okta(tenant=default_tenant(redirect_uris=(REDIRECT,)), name="test-resilience-okta")
+    tenant = default_tenant(redirect_uris=(REDIRECT,))
+    tenant.app(label="web").consent_required = True  # so that a user can refuse a step-up
+    server = start_local_okta(tenant=tenant, name="test-resilience-okta")
     yield server
     server.stop()
 

@@ -87,7 +87,8 @@ def test_issuer_stopped_mid_run_then_restarted(okta):
         issuer.stop()
         # A token already verified, or signed with a cached key, needs no issuer.
         assert call(server.mcp_url, known, 3, 3).status_code == 200
-        issuer.rotate_keys()  # new tokens are signed with a key the server has not seen
+        issuer.rotate_keys()  # the key published ahead signs now (the server may have fetched it)...
+        issuer.rotate_keys()  # ...so rotate again: a key made after the stop, never published
         fresh = issuer.sign_token(typical_claims(issuer=issuer.issuer, audience=issuer.audience,
                                                  client_id="0oa1calcwritesvc7kpz", scopes=["calculator.add"]))
         started = time.monotonic()

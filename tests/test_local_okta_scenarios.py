@@ -6,6 +6,8 @@ One server per module; every test switches the scenario back off.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from urllib.parse import urlencode
 
 import jwt
@@ -14,6 +16,7 @@ import requests
 
 from helpers.local_okta import SCENARIOS, start_local_okta
 from helpers.local_okta.signin import sign_in
+from helpers.verification import Protection
 
 POLICY_FAILED = {
     "error": "access_denied",
@@ -56,21 +59,25 @@ def discovered_token_endpoint(settings) -> str:
 
 
 def verify_with_settings(token: str, settings):
-    """The resource server's check, configured from ``.env`` (FastMCP's JWTVerifier)."""
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
-
-    verifier = JWTVerifier(jwks_uri=settings.jwks_uri, issuer=settings.issuer, audience=settings.audience)
+    """The calculator's own check, configured from ``.env``: OktaJWTVerifier (the JWKS URI from
+    OAUTH_JWKS_URI, or read from the issuer's metadata, as a real deployment does)."""
+    verifier = Protection.from_settings(settings).verifier()
     return asyncio.run(verifier.verify_token(token))
+
+
+PKCE_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # any S256 challenge: the code is never exchanged
 
 
 def test_scenarios_are_documented():
     assert set(SCENARIOS) == {
-        "no_custom_scope", "undefined_scope", "policy_not_assigned", "rule_without_client_credentials",
-        "app_without_client_credentials", "wrong_client_secret", "org_authorization_server",
-        "audience_mismatch", "jwks_from_other_server", "redirect_uri_not_registered",
+        "org_authorization_server", "audience_mismatch", "jwks_from_other_server", "no_custom_scope",
+        "undefined_scope", "scope_not_published", "policy_not_assigned", "rule_without_client_credentials",
+        "rule_without_scope", "default_policy_catches_all", "app_without_client_credentials",
+        "wrong_client_secret", "unknown_client_id", "dpop_required", "redirect_uri_not_registered",
+        "user_not_assigned", "no_refresh_token_grant", "rule_without_offline_access",
     }
     for scenario in SCENARIOS.values():
-        assert scenario.mistake and scenario.symptom and scenario.fix
+        assert scenario.mistake and scenario.symptom and scenario.fix and scenario.check
         assert (scenario.tenant is None) != (scenario.settings is None)
 
 
@@ -137,10 +144,10 @@ def test_wrong_client_secret(okta):
     assert okta.clients["write_service"] == stale  # .env still holds the old secret
     assert okta.settings().m2m_client == stale
     response = token_request(okta)
-    assert response.status_code == 401
+    assert response.status_code == 401  # catalogue: invalid_client_secret
     assert response.json() == {
         "error": "invalid_client",
-        "error_description": "Client authentication failed. Either the client or the client credentials are invalid.",
+        "error_description": "The client secret supplied for a confidential client is invalid.",
     }
     okta.set_scenario(None)
     assert token_request(okta).status_code == 200
@@ -150,27 +157,32 @@ def test_org_authorization_server(okta):
     okta.set_scenario("org_authorization_server")
     settings = okta.settings()
     assert settings.issuer == okta.url and "/oauth2/" not in settings.issuer
-    assert settings.jwks_uri == f"{okta.url}/oauth2/v1/keys"
     token_endpoint = discovered_token_endpoint(settings)
     assert token_endpoint == f"{okta.url}/oauth2/v1/token"
     response = token_request(okta, token_endpoint=token_endpoint, creds=settings.m2m_client)
-    assert (response.status_code, response.json()) == (400, NOT_CONFIGURED)
+    assert (response.status_code, response.json()) == (401, {  # catalogue: unsupported_auth_method_client_creds
+        "error": "invalid_client",
+        "error_description": "Client Credentials requests to the Org Authorization Server must use the "
+        "private_key_jwt token_endpoint_auth_method.",
+    })
     # a user token from the org server is for Okta, not for the calculator
     web, user = okta.clients["web"], okta.users[0]
+    verifier = "an-org-server-sign-in-verifier-0123456789-0123456789-abcdef"
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     url = f"{okta.url}/oauth2/v1/authorize?" + urlencode({
         "client_id": web.client_id, "response_type": "code", "scope": "openid",
         "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s",
+        "code_challenge": challenge, "code_challenge_method": "S256",
     })
     code = sign_in(url, user.login, user.password).split("code=")[1].split("&")[0]
     token = requests.post(token_endpoint, auth=(web.client_id, web.client_secret), data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:8765/callback",
+        "code_verifier": verifier,
     }, timeout=10).json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["iss"] == claims["aud"] == okta.url
-    calculator_settings = okta.settings().__class__(
-        mode="local", issuer=okta.issuer, audience=okta.audience, jwks_uri=okta.jwks_uri
-    )
-    assert verify_with_settings(token, calculator_settings) is None
+    okta.set_scenario(None)
+    assert verify_with_settings(token, okta.settings()) is None  # the calculator refuses it
 
 
 def test_audience_mismatch(okta):
@@ -202,6 +214,7 @@ def test_redirect_uri_not_registered(okta):
     url = okta.authorization_endpoint + "?" + urlencode({
         "client_id": okta.clients["web"].client_id, "response_type": "code", "scope": "openid",
         "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s",
+        "code_challenge": PKCE_CHALLENGE, "code_challenge_method": "S256",
     })
     response = requests.get(url, allow_redirects=False, timeout=10)
     assert response.status_code == 400 and "Location" not in response.headers
@@ -231,10 +244,12 @@ def test_key_rotation_publishes_both_then_retires_the_old(okta):
     old_token = token_request(okta).json()["access_token"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
 
+    announced = okta.next_signing_kid()
+    assert announced in [key["kid"] for key in requests.get(okta.jwks_uri, timeout=10).json()["keys"]]
     new_kid = okta.rotate_keys()
-    assert new_kid != old_kid
+    assert new_kid == announced != old_kid  # the key was published before it signed anything
     published = [key["kid"] for key in requests.get(okta.jwks_uri, timeout=10).json()["keys"]]
-    assert set(published) == {old_kid, new_kid}
+    assert set(published) == {old_kid, new_kid, okta.next_signing_kid()}
     assert okta.signing_kids() == [old_kid, new_kid]
 
     new_token = token_request(okta).json()["access_token"]
@@ -245,7 +260,7 @@ def test_key_rotation_publishes_both_then_retires_the_old(okta):
 
     assert okta.retire_old_keys() == [old_kid]
     published = [key["kid"] for key in requests.get(okta.jwks_uri, timeout=10).json()["keys"]]
-    assert published == [new_kid]
+    assert set(published) == {new_kid, okta.next_signing_kid()} and old_kid not in published
     assert _verify_pyjwt(okta, new_token)["scp"] == ["calculator.add"]
     with pytest.raises(jwt.PyJWKClientError):
         _verify_pyjwt(okta, old_token)

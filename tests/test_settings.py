@@ -109,3 +109,24 @@ def test_env_example_holds_placeholders_only():
     example = Path(__file__).parent.parent / ".env.example"
     with pytest.raises(ConfigurationError, match="still holds the placeholder from .env.example"):
         load_settings(environ={}, env_file=example)
+
+
+def test_only_the_service_app_is_needed_for_notebooks_02_to_05():
+    """Issue 12, point 10: web-app lines left as placeholders (or absent) stop only notebook 06."""
+    settings = load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="0oa1svc", M2M_CLIENT_SECRET="s3cret",
+                    CLIENT_ID="{yourWebAppClientId}", CLIENT_SECRET="{yourWebAppClientSecret}")
+    assert settings.m2m_client.client_id == "0oa1svc" and settings.web_client is None
+    with pytest.raises(ConfigurationError, match="Create one in Okta .*Web Application.*http://127.0.0.1:8765/callback"):
+        settings.require_web_client()
+    with pytest.raises(ConfigurationError, match="READ_M2M_CLIENT_ID is not set.*calculator.add only"):
+        settings.require_read_only_client()
+
+
+def test_the_read_only_service_has_its_own_variables():
+    settings = load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, READ_M2M_CLIENT_ID="0oa1reader", READ_M2M_CLIENT_SECRET="r")
+    assert settings.require_read_only_client().client_id == "0oa1reader"
+
+
+def test_a_placeholder_for_the_service_app_is_still_an_error():
+    with pytest.raises(ConfigurationError, match="M2M_CLIENT_ID still holds the placeholder"):
+        load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="{yourServiceAppClientId}", M2M_CLIENT_SECRET="x")

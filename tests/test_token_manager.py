@@ -5,6 +5,7 @@ import threading
 import time
 
 import httpx2
+import jwt
 import pytest
 from fastmcp import Client
 
@@ -191,7 +192,7 @@ async def test_fastmcp_client_calls_tools_with_one_token(okta, calculator):
 
 @pytest.mark.anyio
 async def test_a_401_renews_once_and_retries(okta, calculator):
-    okta.set_access_token_lifetime(1)
+    okta.set_access_token_lifetime(2)  # exp = whole second of issue + 2: it lives 1 to 2 s
     manager = frozen_clock_manager(okta)  # it believes the token is fresh; the server does not
     statuses = []
 
@@ -202,7 +203,8 @@ async def test_a_401_renews_once_and_retries(okta, calculator):
     async with Client(_transport(calculator.mcp_url, manager, factory)) as client:
         assert (await client.call_tool("add", {"a": 1, "b": 1})).data == 2
         first = manager.current.access_token
-        await asyncio.sleep(1.3)  # the server now finds the token expired
+        expires = jwt.decode(first, options={"verify_signature": False})["exp"]
+        await asyncio.sleep(max(0.0, expires - time.time()) + 0.3)  # past its exp: the server now refuses it
         statuses.clear()
         assert (await client.call_tool("add", {"a": 2, "b": 2})).data == 4
     assert statuses[:2] == [401, 200]
@@ -275,12 +277,13 @@ async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, c
 
 
 def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
-    okta.set_access_token_lifetime(1)
+    okta.set_access_token_lifetime(2)  # lives 1 to 2 s: the first call is always in time
     manager = frozen_clock_manager(okta)
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     with httpx2.Client(auth=manager, headers=SSE) as http:
         assert http.post(calculator.mcp_url, json=body).status_code == 200
-        time.sleep(1.3)
+        expires = jwt.decode(manager.current.access_token, options={"verify_signature": False})["exp"]
+        time.sleep(max(0.0, expires - time.time()) + 0.3)
         response = http.post(calculator.mcp_url, json=body)
     assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
     assert "add" in response.text and okta.request_counts["token"] == 2

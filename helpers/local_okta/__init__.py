@@ -30,7 +30,9 @@ from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
 from .state import ORG_SERVER, OktaState
-from .tenant import SCENARIOS, Scenario, Tenant, TestUser, default_tenant
+from .defaults import default_tenant
+from .scenarios import SCENARIOS, Scenario
+from .tenant import Tenant, TestUser
 
 __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_tenant", "start_local_okta"]
 
@@ -149,36 +151,45 @@ class LocalOkta:
         return self._state.tenant
 
     def settings(self) -> Settings:
-        """What ``.env`` would hold for this org (with the current scenario's mistake, if any)."""
-        issuer, audience, jwks_uri = self.issuer, self.audience, self.jwks_uri
+        """What ``.env`` would hold for this org (with the current scenario's mistake, if any).
+
+        ``jwks_uri`` is left out, as in ``.env.example``: clients read it from the issuer's
+        metadata, exactly as with a real tenant (a scenario may set a wrong one)."""
+        issuer, audience, jwks_uri = self.issuer, self.audience, None
+        clients = self.clients
+        m2m = clients["write_service"]
         scenario = self._state.scenario
         if scenario == "org_authorization_server":
-            issuer, jwks_uri = self.org_issuer, self.endpoint("keys", ORG_SERVER)
+            issuer = self.org_issuer
         elif scenario == "audience_mismatch":
             audience = WRONG_AUDIENCE
         elif scenario == "jwks_from_other_server":
             jwks_uri = self.endpoint("keys", "other")
-        clients = self.clients
+        elif scenario == "unknown_client_id":
+            m2m = ClientCredentials("0oa1calcwritesvc7kpq", m2m.client_secret)  # one character off
         return Settings(
             mode="local",
             issuer=issuer,
             audience=audience,
             jwks_uri=jwks_uri,
-            m2m_client=clients["write_service"],
+            m2m_client=m2m,
             web_client=clients["web"],
+            read_only_client=clients["read_service"],
             source="local authorization server",
         )
 
     def env_block(self) -> str:
         """The ``.env`` lines for this server, one ``NAME=value`` each, test users as comments."""
         settings = self.settings()
-        m2m, web = settings.m2m_client, settings.web_client
-        lines = [
-            f"OAUTH_ISSUER={settings.issuer}",
-            f"OAUTH_JWKS_URI={settings.jwks_uri}",
-            f"OAUTH_AUDIENCE={settings.audience}",
+        m2m, web, reader = settings.m2m_client, settings.web_client, settings.read_only_client
+        lines = [f"OAUTH_ISSUER={settings.issuer}", f"OAUTH_AUDIENCE={settings.audience}"]
+        if settings.jwks_uri:
+            lines.append(f"OAUTH_JWKS_URI={settings.jwks_uri}")
+        lines += [
             f"M2M_CLIENT_ID={m2m.client_id}",
             f"M2M_CLIENT_SECRET={m2m.client_secret}",
+            f"READ_M2M_CLIENT_ID={reader.client_id}",
+            f"READ_M2M_CLIENT_SECRET={reader.client_secret}",
             f"CLIENT_ID={web.client_id}",
             f"CLIENT_SECRET={web.client_secret}",
             "# The local server is HTTPS with a certificate authority made for this run; trust it:",
@@ -221,14 +232,26 @@ class LocalOkta:
         return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def signing_kids(self, server_id: str = "default") -> list[str]:
-        """The published key ids, oldest first (the last one signs)."""
+        """The ids of the keys that signed or sign, oldest first (the last one signs now)."""
         return self._state.keys[server_id].kids
+
+    def next_signing_kid(self, server_id: str = "default") -> str:
+        """The id of the key published ahead of the next rotation (it signs nothing yet)."""
+        return self._state.keys[server_id].next_kid
 
     def set_resource_parameter_check(self, enabled: bool) -> None:
         """RFC 8707 ``resource``: checked against the audience (True, ``invalid_target`` if it
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
+
+    def set_refresh_token_grace_period(self, seconds: int | None) -> None:
+        """Override every app's refresh-token grace period (``None`` restores the apps').
+
+        Local only, to show reuse detection without waiting Okta's 30 s default; Okta allows 0 to 60."""
+        if seconds is not None and (not isinstance(seconds, int) or not 0 <= seconds <= 60):
+            raise ValueError("The grace period is a whole number of seconds from 0 to 60, or None.")
+        self._state.refresh_grace_period = seconds
 
     def set_access_token_lifetime(self, seconds: int | None) -> None:
         """Override every policy rule's access token lifetime (``None`` restores the rules').

@@ -13,41 +13,37 @@ only translate between HTTP and oauthlib; oauthlib (with ``validator.py``) decid
 must name a loopback ``Host`` and come from no ``Origin`` or a loopback one (FastMCP's
 ``HostOriginGuardMiddleware``): 421 or 403 otherwise, so DNS rebinding cannot reach it.
 
-About ``http://``: oauthlib's *client* side refuses non-HTTPS URLs (``InsecureTransportError``)
-unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` is set, and its ``MetadataEndpoint``
-does the same for the issuer. The server endpoints used here (authorization, token,
-introspection, revocation, resource in oauthlib 4.0.1) do not check the request URI's
-scheme, so each request is handed to oauthlib with its real loopback URL and nothing
-process-wide is changed. The only other place oauthlib looks at a scheme on the server side
-is CORS (an ``http://`` Origin gets no CORS headers), which this server does not need. The
-server binds 127.0.0.1 only (``helpers.background``), which is what makes plain HTTP
-acceptable here and nowhere else.
+The server is HTTPS, like Okta (``helpers.local_tls``), and binds 127.0.0.1 only. The sign-in
+pages and the authorize flow are in ``authorize.py``; the keys endpoint sends Okta's kind of
+``Cache-Control``; client credentials in a URL's query are refused (catalogue
+``client_credentials_in_query``); userinfo without ``openid`` answers 403 ``insufficient_scope``.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs
 
-from oauthlib.oauth2 import Server
-from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from fastmcp.server.http import HostOriginGuardMiddleware
+from oauthlib.oauth2 import Server
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors, pages
+from . import errors
+from .authorize import authorize_endpoint
 from .metadata import authorization_server_metadata
 from .oauth import build_oauth_server
-from .state import ORG_SERVER, OktaState, now
+from .state import ORG_SERVER, OktaState
 
 __all__ = ["build_app"]
 
-#: A sign-in transaction (the page between GET /authorize and the redirect) lives this long.
-TRANSACTION_LIFETIME = 600
+#: Okta's keys endpoint lets clients cache the JWKS, and asks them to check again once stale.
+JWKS_CACHE_CONTROL = "max-age=3600, must-revalidate"
+#: Client credentials that must never appear in a URL (they would end up in logs).
+CREDENTIAL_PARAMETERS = ("client_secret", "client_assertion")
 
 
 def build_app(state: OktaState) -> Starlette:
@@ -99,11 +95,13 @@ def build_app(state: OktaState) -> Starlette:
         return await handler(request, server_id)
 
     async def keys(request: Request, server_id: str) -> Response:
-        return JSONResponse(state.keys[server_id].jwks(), headers={"Cache-Control": "max-age=3600"})
+        return JSONResponse(state.keys[server_id].jwks(), headers={"Cache-Control": JWKS_CACHE_CONTROL})
 
     async def token(request: Request, server_id: str) -> Response:
         if request.method != "POST":
             return _method_not_allowed()
+        if any(name in request.query_params for name in CREDENTIAL_PARAMETERS):  # client_credentials_in_query
+            return _json_error(400, "invalid_request", errors.CREDENTIALS_IN_QUERY)
         body = (await request.body()).decode("utf-8", "replace")
         headers, payload, status = oauth(server_id).create_token_response(
             str(request.url), "POST", body, dict(request.headers)
@@ -127,17 +125,12 @@ def build_app(state: OktaState) -> Starlette:
         return await post_to_oauthlib(request, oauth(server_id).create_revocation_response)
 
     async def userinfo(request: Request, server_id: str) -> Response:
-        valid, checked = oauth(server_id).verify_request(
-            str(request.url), request.method, None, dict(request.headers), scopes=["openid"]
-        )
+        valid, checked = oauth(server_id).verify_request(str(request.url), request.method, None, dict(request.headers))
         if not valid:
-            return JSONResponse(
-                {"error": "invalid_token", "error_description": "The access token is invalid."},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
-                         'error_description="The access token is invalid."'},
-            )
+            return _bearer_error(401, "invalid_token", "The access token is invalid.")
         user, scopes = checked.okta_user, checked.okta_claims["scp"]
+        if "openid" not in scopes:  # the OIDC API reference: userinfo needs openid
+            return _bearer_error(403, "insufficient_scope", "The access token provided does not contain the required scopes.")
         claims = {"sub": user.uid}
         if "profile" in scopes:
             claims.update(name=user.name, preferred_username=user.login)
@@ -145,101 +138,7 @@ def build_app(state: OktaState) -> Starlette:
             claims.update(email=user.email, email_verified=True)
         return JSONResponse(claims)
 
-    # -- authorize and the sign-in page ----------------------------------------------
-
-    async def authorize(request: Request, server_id: str) -> Response:
-        if request.method == "POST":
-            return await authorize_form(request, server_id)
-        uri = str(request.url)
-        try:
-            scopes, info = oauth(server_id).validate_authorization_request(
-                uri, "GET", None, dict(request.headers)
-            )
-        except oauth2_errors.FatalClientError as exc:
-            return _fatal_page(exc)
-        except oauth2_errors.OAuth2Error as exc:
-            return RedirectResponse(exc.in_uri(exc.redirect_uri), status_code=302)
-        app = state.tenant.app(client_id=info["client_id"])
-        transaction = secrets.token_urlsafe(24)
-        _forget_old_transactions(state)
-        state.transactions[transaction] = {
-            "server_id": server_id,
-            "uri": uri,
-            "scopes": list(scopes),
-            "client_id": info["client_id"],
-            "redirect_uri": info["redirect_uri"],
-            "state": info["state"],
-            "login": None,
-            "created": time.monotonic(),
-        }
-        return HTMLResponse(
-            pages.sign_in_page(action=request.url.path, transaction=transaction, app_name=app.name)
-        )
-
-    async def authorize_form(request: Request, server_id: str) -> Response:
-        form = await request.form()
-        transaction_id = str(form.get("transaction", ""))
-        tx = state.transactions.get(transaction_id)
-        if tx is None or tx["server_id"] != server_id:
-            return HTMLResponse(
-                pages.error_page(
-                    summary="Sign-in expired",
-                    detail="This sign-in request is unknown or has expired. "
-                    "Start again from the application.",
-                ),
-                status_code=400,
-            )
-        app = state.tenant.app(client_id=tx["client_id"])
-        action = request.url.path
-        if form.get("step") == "sign_in":
-            username = str(form.get("username", ""))
-            user = state.tenant.user(username)
-            if user is None or not secrets.compare_digest(
-                str(form.get("password", "")).encode(), user.password.encode()
-            ):
-                return HTMLResponse(
-                    pages.sign_in_page(
-                        action=action,
-                        transaction=transaction_id,
-                        app_name=app.name,
-                        username=username,
-                        error="Unable to sign in: the username or password is incorrect.",
-                    )
-                )
-            tx["login"], tx["auth_time"] = user.login, now()
-            return HTMLResponse(
-                pages.consent_page(
-                    action=action,
-                    transaction=transaction_id,
-                    app_name=app.name,
-                    user_name=user.name,
-                    scopes=[(name, _scope_description(state, server_id, name)) for name in tx["scopes"]],
-                )
-            )
-        if form.get("step") != "consent" or tx["login"] is None:
-            return HTMLResponse(
-                pages.error_page(summary="Sign in first", detail="Sign in before granting access."),
-                status_code=400,
-            )
-        del state.transactions[transaction_id]
-        if form.get("decision") != "allow":
-            params = {"error": "access_denied", "error_description": errors.USER_DENIED}
-            if tx["state"]:
-                params["state"] = tx["state"]
-            return RedirectResponse(_add_query(tx["redirect_uri"], params), status_code=302)
-        user = state.tenant.user(tx["login"])
-        try:
-            headers, _, _ = oauth(server_id).create_authorization_response(
-                tx["uri"],
-                "GET",
-                None,
-                dict(request.headers),
-                scopes=tx["scopes"],
-                credentials={"user": user, "okta_user": user, "okta_auth_time": tx["auth_time"]},
-            )
-        except oauth2_errors.FatalClientError as exc:  # the tenant changed under the page
-            return _fatal_page(exc)
-        return RedirectResponse(headers["Location"], status_code=302)
+    authorize = authorize_endpoint(state, oauth)
 
     routes = [
         Route("/oauth2/{server_id}/.well-known/oauth-authorization-server", metadata_route(False)),
@@ -271,6 +170,16 @@ def _not_found(name: str, kind: str = "AuthorizationServer") -> JSONResponse:
     )
 
 
+def _json_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+
+def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
+    challenge = f'Bearer error="{error}", error_description="{description}"'
+    return JSONResponse({"error": error, "error_description": description}, status_code=status,
+                        headers={"WWW-Authenticate": challenge})
+
+
 def _method_not_allowed() -> JSONResponse:
     return JSONResponse(
         {"error": "invalid_request", "error_description": "The endpoint only accepts POST."},
@@ -284,47 +193,6 @@ def _oauthlib_response(headers: dict, payload: str | None, status: int) -> Respo
     return Response(payload or "", status_code=status, headers=headers, media_type="application/json")
 
 
-def _fatal_page(exc: oauth2_errors.OAuth2Error) -> HTMLResponse:
-    """Okta's error page for a request it must not redirect (bad client id or redirect URI)."""
-    if isinstance(exc, (oauth2_errors.InvalidClientIdError, oauth2_errors.MissingClientIdError)):
-        detail = errors.INVALID_CLIENT_ID
-    elif isinstance(
-        exc,
-        (
-            oauth2_errors.MismatchingRedirectURIError,
-            oauth2_errors.InvalidRedirectURIError,
-            oauth2_errors.MissingRedirectURIError,
-        ),
-    ):
-        detail = errors.REDIRECT_NOT_REGISTERED
-    else:
-        detail = exc.description or exc.error
-    return HTMLResponse(pages.error_page(summary="400 Bad Request", detail=detail), status_code=400)
-
-
 def _form_value(body: str, name: str) -> str | None:
     values = parse_qs(body).get(name)
     return values[0] if values else None
-
-
-def _add_query(uri: str, params: dict[str, str]) -> str:
-    separator = "&" if urlsplit(uri).query else "?"
-    return uri + separator + urlencode(params)
-
-
-def _scope_description(state: OktaState, server_id: str, name: str) -> str:
-    builtin = {
-        "openid": "Sign you in with your identity",
-        "profile": "View your profile (name, username)",
-        "email": "View your email address",
-        "offline_access": "Keep access while you are away (refresh tokens)",
-    }
-    server = state.server(server_id)
-    scope = server.scope(name) if server else None
-    return scope.description if scope else builtin.get(name, "")
-
-
-def _forget_old_transactions(state: OktaState) -> None:
-    cutoff = time.monotonic() - TRANSACTION_LIFETIME
-    for key in [k for k, tx in state.transactions.items() if tx["created"] < cutoff]:
-        state.transactions.pop(key, None)

@@ -1,7 +1,9 @@
 """Okta's error codes, HTTP statuses and texts, as oauthlib exceptions.
 
-The request validator raises these from inside oauthlib's grant validation, so oauthlib
-turns them into the JSON body ``{"error", "error_description"}`` with the right status.
+Every text comes from Okta's error catalogue (``oauth2-error-codes.json`` in
+okta/okta-developer-docs, release 2026.08.1; the catalogue's internal code is named beside each).
+The request validator raises these from inside oauthlib's grant validation, so oauthlib turns
+them into the JSON body ``{"error", "error_description"}`` with Okta's status.
 :func:`translate_token_error` rewrites the few errors oauthlib raises itself (before any
 validator hook runs) into Okta's wording.
 """
@@ -14,47 +16,46 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from .tenant import SUPPORTED_GRANT_TYPES
 
-__all__ = [
-    "CLIENT_AUTH_FAILED",
-    "access_denied_policy",
-    "client_auth_failed",
-    "code_invalid",
-    "invalid_scope_not_configured",
-    "translate_token_error",
-]
-
-CLIENT_AUTH_FAILED = (
-    "Client authentication failed. Either the client or the client credentials are invalid."
+CLIENT_AUTH_FAILED = "Client authentication failed. Either the client or the client credentials are invalid."  # invalid_client
+INVALID_CLIENT_ID = "Invalid value for 'client_id' parameter."  # invalid_client_id
+INVALID_CLIENT_SECRET = "The client secret supplied for a confidential client is invalid."  # invalid_client_secret
+ORG_SERVER_NEEDS_PRIVATE_KEY_JWT = (  # unsupported_auth_method_client_creds
+    "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method."
 )
-NO_CLIENT_CREDENTIALS = "No client credentials found."
-MULTIPLE_CREDENTIALS = (
+NO_CLIENT_CREDENTIALS = "No client credentials found."  # missing_client_credentials
+MULTIPLE_CREDENTIALS = (  # multiple_client_credentials
     "Cannot supply multiple client credentials. Use one of the following: credentials in the "
     "Authorization header, credentials in the post body, or a client_assertion in the post body."
 )
+CREDENTIALS_IN_QUERY = "Client credentials cannot be supplied via query parameters."  # client_credentials_in_query
 SCOPES_NOT_CONFIGURED = "One or more scopes are not configured for the authorization server resource."
 NO_DEFAULT_SCOPES = (
-    "The authorization server resource does not have any configured default scopes, "
-    "'scope' must be provided."
+    "The authorization server resource does not have any configured default scopes, 'scope' must be provided."
 )
-OPENID_WITH_CLIENT_CREDENTIALS = "Cannot request 'openid' scopes using client credentials."
-POLICY_EVALUATION_FAILED = (
-    "Policy evaluation failed for this request, please check the policy configurations."
-)
+OPENID_WITH_CLIENT_CREDENTIALS = "Cannot request 'openid' scopes using client credentials."  # openid_not_allowed_client_creds
+POLICY_EVALUATION_FAILED = "Policy evaluation failed for this request, please check the policy configurations."  # no_matching_policy
+USER_NOT_ASSIGNED = "User is not assigned to the client application."  # user_not_assigned
 CODE_INVALID = "The authorization code is invalid or has expired."
-REFRESH_INVALID = "The refresh token is invalid or expired."
-PKCE_FAILED = "PKCE verification failed."
-REDIRECT_MISMATCH = (
-    "The 'redirect_uri' does not match the redirection URI used in the authorization request."
+REFRESH_INVALID = "The refresh token is invalid or expired."  # invalid_refresh_token
+GRANT_OF_ANOTHER_CLIENT = (  # mismatched_client
+    "The grant was issued to another client. Please make sure the 'client_id' matches the one used at the authorize request."
 )
-REDIRECT_NOT_REGISTERED = (
-    "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings."
-)
-INVALID_CLIENT_ID = "Invalid value for 'client_id' parameter."
-PKCE_METHOD_UNSUPPORTED = "The code_challenge_method 'plain' is not supported. Supported values: [S256]."
-USER_DENIED = "The resource owner or authorization server denied the request."
+GRANT_OF_ANOTHER_SERVER = "The grant was issued for another authorization server."  # mismatched_authorization_server
+PKCE_FAILED = "PKCE verification failed."  # pkce_verification_failed
+PKCE_NOT_STARTED = "PKCE code challenge should be specified in the authorize request for code verification."  # pkce_missing_challenge_verifier_present
+PKCE_REQUIRED = "PKCE code challenge is required by the application."  # pkce_missing_challenge
+PKCE_VERIFIER_REQUIRED = "PKCE code verifier is required by the application."  # pkce_missing_verifier
+PKCE_METHOD_UNSUPPORTED = "PKCE code challenge method is not supported. Valid values: [S256]"  # pkce_unsupported_code_challenge_method
+REDIRECT_MISMATCH = "The 'redirect_uri' does not match the redirection URI used in the authorization request."
+REDIRECT_NOT_REGISTERED = "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings."
+INVALID_STATE = "The authentication request has an invalid 'state' parameter."  # invalid_state
+LOGIN_REQUIRED = "The client specified not to prompt, but the user is not logged in."  # login_required
+USER_DENIED = "The resource owner or authorization server denied the request."  # access_denied
+DPOP_HEADER_MISSING = "The DPoP proof JWT header is missing."  # invalid_dpop_proof_missing_header
+RESOURCE_REJECTED = "The authorization server has rejected the 'resource' parameter: {0}"  # unsupported_resource
 
 
-class _OktaError(oauth2_errors.OAuth2Error):
+class OktaError(oauth2_errors.OAuth2Error):
     """An Okta error whose code and status differ from oauthlib's class of the same meaning."""
 
     def __init__(self, error: str, description: str, status_code: int, request=None) -> None:
@@ -66,78 +67,51 @@ def _list(values) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-def client_auth_failed(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidClientError(description=CLIENT_AUTH_FAILED, request=request)
-
-
-def no_client_credentials(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidClientError(description=NO_CLIENT_CREDENTIALS, request=request)
+def invalid_client(description: str = CLIENT_AUTH_FAILED, request=None) -> oauth2_errors.OAuth2Error:
+    return oauth2_errors.InvalidClientError(description=description, request=request)
 
 
 def multiple_credentials(request=None) -> oauth2_errors.OAuth2Error:
-    return _OktaError("invalid_request", MULTIPLE_CREDENTIALS, 401, request)
+    return OktaError("invalid_request", MULTIPLE_CREDENTIALS, 401, request)
 
 
 def unauthorized_grant(configured: tuple[str, ...], request=None) -> oauth2_errors.OAuth2Error:
     return oauth2_errors.UnauthorizedClientError(
-        description="The client is not authorized to use the provided grant type. "
-        f"Configured grant types: {_list(configured)}.",
+        description=f"The client is not authorized to use the provided grant type. Configured grant types: {_list(configured)}.",
         request=request,
     )
 
 
-def invalid_scope_not_configured(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidScopeError(description=SCOPES_NOT_CONFIGURED, request=request)
-
-
-def no_default_scopes(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidScopeError(description=NO_DEFAULT_SCOPES, request=request)
-
-
-def openid_with_client_credentials(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidScopeError(description=OPENID_WITH_CLIENT_CREDENTIALS, request=request)
+def invalid_scope(description: str = SCOPES_NOT_CONFIGURED, request=None) -> oauth2_errors.OAuth2Error:
+    return oauth2_errors.InvalidScopeError(description=description, request=request)
 
 
 def access_denied_policy(request=None) -> oauth2_errors.OAuth2Error:
-    return _OktaError("access_denied", POLICY_EVALUATION_FAILED, 401, request)
+    return OktaError("access_denied", POLICY_EVALUATION_FAILED, 401, request)
 
 
-def scopes_denied(denied: list[str], request=None) -> oauth2_errors.OAuth2Error:
-    return _OktaError(
-        "access_denied",
-        f"Some of the requested scopes were denied by the policy. Denied scopes: {_list(denied)}.",
-        400,
-        request,
-    )
+def user_not_assigned(request=None) -> oauth2_errors.OAuth2Error:
+    return OktaError("access_denied", USER_NOT_ASSIGNED, 400, request)
 
 
-def invalid_target(audience: str, request=None) -> oauth2_errors.OAuth2Error:
-    return _OktaError(
-        "invalid_target",
-        f"The 'resource' parameter must be the authorization server's audience: {audience}.",
-        400,
-        request,
-    )
+def invalid_target(resource: str, request=None) -> oauth2_errors.OAuth2Error:
+    return OktaError("invalid_target", RESOURCE_REJECTED.format(resource), 400, request)
 
 
-def code_invalid(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidGrantError(description=CODE_INVALID, request=request)
+def invalid_grant(description: str, request=None) -> oauth2_errors.OAuth2Error:
+    return oauth2_errors.InvalidGrantError(description=description, request=request)
 
 
-def refresh_invalid(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidGrantError(description=REFRESH_INVALID, request=request)
+def invalid_request(description: str, request=None, status: int = 400) -> oauth2_errors.OAuth2Error:
+    return OktaError("invalid_request", description, status, request)
 
 
-def pkce_failed(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidGrantError(description=PKCE_FAILED, request=request)
+def dpop_missing(request=None) -> oauth2_errors.OAuth2Error:
+    return OktaError("invalid_dpop_proof", DPOP_HEADER_MISSING, 400, request)
 
 
-def redirect_mismatch(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidGrantError(description=REDIRECT_MISMATCH, request=request)
-
-
-def pkce_method_unsupported(request=None) -> oauth2_errors.OAuth2Error:
-    return oauth2_errors.InvalidRequestError(description=PKCE_METHOD_UNSUPPORTED, request=request)
+def token_error_body(error: str, description: str) -> str:
+    return json.dumps({"error": error, "error_description": description})
 
 
 def translate_token_error(body: str, status: int, grant_type: str | None) -> tuple[str, int]:
@@ -156,18 +130,11 @@ def translate_token_error(body: str, status: int, grant_type: str | None) -> tup
         return body, status
     error, description = payload["error"], payload.get("error_description", "")
     if error == "unsupported_grant_type" and not description:
-        if not grant_type:
-            payload = {
-                "error": "invalid_request",
-                "error_description": "The token request must specify a 'grant_type'. "
-                f"Valid values: {_list(SUPPORTED_GRANT_TYPES)}",
-            }
-        else:
-            payload["error_description"] = (
-                "The authorization grant type is not supported by the authorization server. "
-                f"Configured grant types: {_list(SUPPORTED_GRANT_TYPES)}."
-            )
-        return json.dumps(payload), 400
+        if not grant_type:  # token_request_missing_grant_type
+            return token_error_body("invalid_request", f"The token request must specify a 'grant_type'. "
+                                    f"Valid values: {_list(SUPPORTED_GRANT_TYPES)}"), 400
+        return token_error_body("unsupported_grant_type", "The authorization grant type is not supported by the "
+                                f"authorization server. Configured grant types: {_list(SUPPORTED_GRANT_TYPES)}."), 400
     if error == "invalid_request" and description == "Code verifier required.":
-        return json.dumps({"error": "invalid_grant", "error_description": PKCE_FAILED}), 400
+        return token_error_body("invalid_request", PKCE_VERIFIER_REQUIRED), 400
     return body, status

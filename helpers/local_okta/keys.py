@@ -1,10 +1,12 @@
-"""Signing keys of one authorization server: sign with the newest, publish all, rotate on demand.
+"""Signing keys of one authorization server: sign with one, publish several, rotate on demand.
 
-Okta rotates an authorization server's signing keys and publishes the old and the new key
-side by side for a while, so resource servers that cache the JWKS keep verifying tokens
-signed with either. :class:`KeySet` reproduces that: :meth:`KeySet.rotate` adds a new key and
-signs new tokens with it while the old key stays published; :meth:`KeySet.retire_old`
-removes every key but the current one.
+Okta publishes two or three keys per authorization server at once (the one that signs, the
+next one, sometimes the previous one) and their order in the JWKS means nothing: a verifier
+must pick the key by the token's ``kid``. :class:`KeySet` reproduces that: the *next* key is
+always published, first, before it signs anything, so code that takes ``keys[0]`` fails here
+as it would against Okta. :meth:`KeySet.rotate` makes the next key the signing key (the old one
+stays published, and a new next key appears); :meth:`KeySet.retire_old` stops publishing every
+key that no longer signs (the next key stays).
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ class SigningKey:
 
 
 class KeySet:
-    """The keys of one authorization server. Thread-safe; the last key is the signing key."""
+    """The keys of one authorization server. Thread-safe; the last of ``_keys`` signs, ``_next`` waits."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = [SigningKey.generate()]
+        self._next = SigningKey.generate()
 
     @property
     def current(self) -> SigningKey:
@@ -54,13 +57,20 @@ class KeySet:
 
     @property
     def kids(self) -> list[str]:
+        """The kids of the keys that signed or sign, oldest first (the last one signs now)."""
         with self._lock:
             return [key.kid for key in self._keys]
 
-    def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The JSON Web Key Set served at ``{issuer}/v1/keys`` (newest key first, like Okta)."""
+    @property
+    def next_kid(self) -> str:
+        """The kid of the published key that will sign after the next rotation."""
         with self._lock:
-            keys = list(reversed(self._keys))
+            return self._next.kid
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The JSON Web Key Set served at ``{issuer}/v1/keys``: the next key first, then the others."""
+        with self._lock:
+            keys = [self._next, *reversed(self._keys)]
         return {"keys": [key.public_jwk() for key in keys]}
 
     def sign(self, claims: dict[str, Any]) -> str:
@@ -77,7 +87,7 @@ class KeySet:
         except jwt.PyJWTError:
             return None
         with self._lock:
-            key = next((k for k in self._keys if k.kid == kid), None)
+            key = next((k for k in [*self._keys, self._next] if k.kid == kid), None)
         if key is None:
             return None
         try:
@@ -91,11 +101,13 @@ class KeySet:
             return None
 
     def rotate(self) -> str:
-        """Add a new key, sign from now on with it, keep the old ones published; return its kid."""
-        key = SigningKey.generate()
+        """Sign from now on with the next key (published already), keep the old ones published,
+        and publish a new next key; the new signing key's kid."""
+        fresh = SigningKey.generate()
         with self._lock:
-            self._keys.append(key)
-        return key.kid
+            self._keys.append(self._next)
+            self._next = fresh
+            return self._keys[-1].kid
 
     def retire_old(self) -> list[str]:
         """Stop publishing every key except the current one; return the retired kids."""

@@ -7,7 +7,9 @@ plugs the Okta specifics into oauthlib's extension points only:
 - the request validator (``validator.py``) answers its questions from the tenant;
 - ``token_generator`` / ``refresh_token_generator`` / ``token_expires_in`` shape tokens;
 - token modifiers add ``id_token`` and drop refresh tokens Okta would not issue;
-- custom validators check PKCE's method and the RFC 8707 ``resource`` parameter;
+- custom validators check what Okta checks before signing anyone in: ``state`` (required),
+  ``prompt=none`` (there is never a session here: ``login_required``), PKCE (required by the
+  app, S256 only) and the RFC 8707 ``resource`` parameter, each with Okta's catalogue text;
 - the PKCE table holds S256 only, so ``plain`` is never accepted.
 """
 
@@ -27,7 +29,7 @@ __all__ = ["build_oauth_server"]
 def _s256_or_okta_error(verifier: str, challenge: str) -> bool:
     """oauthlib's S256 check; a mismatch raises Okta's ``invalid_grant "PKCE verification failed."``."""
     if not code_challenge_method_s256(verifier, challenge):
-        raise errors.pkce_failed()
+        raise errors.invalid_grant(errors.PKCE_FAILED)
     return True
 
 
@@ -44,20 +46,28 @@ def build_oauth_server(state: OktaState, server_id: str) -> Server:
     # PKCE: S256 only (an instance attribute shadowing oauthlib's class-level table).
     server.auth_grant._code_challenge_methods = {"S256": _s256_or_okta_error}
 
-    def check_pkce_method(request) -> dict:
-        if request.code_challenge is not None and request.code_challenge_method != "S256":
-            raise errors.pkce_method_unsupported(request)
+    def check_state_and_prompt(request) -> dict:
+        if not request.state:  # invalid_state
+            raise errors.invalid_request(errors.INVALID_STATE, request)
+        if request.prompt and "none" in request.prompt.split():  # no sessions here: login_required
+            raise errors.OktaError("login_required", errors.LOGIN_REQUIRED, 400, request)
+        return {}
+
+    def check_pkce(request) -> dict:
+        if request.code_challenge is None:
+            if validator.is_pkce_required(request.client_id, request):  # pkce_missing_challenge
+                raise errors.invalid_request(errors.PKCE_REQUIRED, request)
+        elif request.code_challenge_method != "S256":  # pkce_unsupported_code_challenge_method
+            raise errors.invalid_request(errors.PKCE_METHOD_UNSUPPORTED, request)
         return {}
 
     def check_resource(request) -> dict:
         resource = request.resource
-        if resource and state.tenant.resource_parameter:
-            audience = state.server(server_id).audience
-            if resource != audience:
-                raise errors.invalid_target(audience, request)
+        if resource and state.tenant.resource_parameter and resource != state.server(server_id).audience:
+            raise errors.invalid_target(resource, request)
         return {}
 
-    server.auth_grant.custom_validators.pre_auth.extend([check_pkce_method, check_resource])
+    server.auth_grant.custom_validators.pre_auth.extend([check_state_and_prompt, check_pkce, check_resource])
     for grant in (server.auth_grant, server.credentials_grant, server.refresh_grant):
         grant.custom_validators.post_token.append(check_resource)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["consent_page", "error_page", "sign_in_page"]
+__all__ = ["consent_page", "error_page", "form_post_page", "sign_in_page"]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f4f5f7;margin:0;color:#1d1d21}
@@ -77,3 +77,17 @@ def error_page(*, summary: str, detail: str) -> str:
     """Shown instead of a redirect when the request cannot be trusted (bad client or redirect URI)."""
     body = f"<h1>{escape(summary)}</h1><p class=\"error\">{escape(detail)}</p>"
     return _page(summary, body)
+
+
+def form_post_page(redirect_uri: str, params: dict[str, str]) -> str:
+    """``response_mode=form_post``: a form that posts the result to the redirect URI when the page
+    loads (with a button for browsers that run no script), as Okta's OIDC reference describes."""
+    fields = "".join(
+        f"<input type=\"hidden\" name=\"{escape(name)}\" value=\"{escape(value)}\">" for name, value in params.items()
+    )
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Submit This Form</title></head>"
+        "<body onload=\"document.forms[0].submit()\">"
+        f"<form method=\"post\" action=\"{escape(redirect_uri)}\">{fields}"
+        "<noscript><button type=\"submit\">Continue</button></noscript></form></body></html>"
+    )

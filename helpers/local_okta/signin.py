@@ -1,9 +1,10 @@
-"""Drive the local sign-in page over plain HTTP, the way a person would in a browser.
+"""Drive the local sign-in page the way a person would in a browser.
 
 Notebooks executed in CI (and tests) cannot click; :func:`sign_in` GETs the authorize URL,
-posts the username and password, answers the consent page and returns the redirect URL
-(with ``code`` and ``state``, or ``error``) without following it, because nothing may be
-listening at the redirect URI. It only works against the local server's pages.
+posts the username and password, answers the consent page when the app asks for consent, and
+returns the redirect URL (with ``code`` and ``state``, or ``error``) without following it,
+because nothing may be listening at the redirect URI. It only works against the local server's
+pages (HTTPS, trusted through :mod:`helpers.local_tls`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def sign_in(
     """Sign in on the local sign-in page and return the URL it redirects to.
 
     ``allow=False`` presses "Don't Allow" on the consent page (the redirect then carries
-    ``error=access_denied``). Raises :class:`SignInError` with the page's message when the
-    authorize request is rejected (an error page) or the password is wrong.
+    ``error=access_denied``); a trusted app shows no consent page, so there is nothing to deny.
+    Raises :class:`SignInError` with the page's message when the authorize request is rejected
+    (an error page) or the password is wrong.
     """
     http = session or requests.Session()
     page = http.get(authorize_url, allow_redirects=False, timeout=timeout)
@@ -51,6 +53,10 @@ def sign_in(
         allow_redirects=False,
         timeout=timeout,
     )
+    if page.is_redirect:  # a trusted app (no consent required): straight back to the client
+        if not allow:
+            raise SignInError("the app does not ask for consent (it is trusted), so there is nothing to deny")
+        return page.headers["Location"]
     action, transaction = _form(page, authorize_url)
     if 'name="step" value="sign_in"' in page.text:
         raise SignInError(_message(page))

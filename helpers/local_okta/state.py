@@ -1,12 +1,18 @@
-"""What the running local Okta holds at any moment: tenant, keys, codes, refresh tokens.
+"""What the running local Okta holds at any moment: tenant, keys, codes, refresh tokens, sign-ins.
 
-:class:`OktaState` is shared by the HTTP app (``app.py``), the oauthlib request validator
-(``validator.py``) and the Python API (``LocalOkta``). The tenant is replaced as a whole
-when a scenario is switched (readers take one reference per request, so they never see
-half a change); codes, refresh tokens and revocations live in a :class:`Store` behind a lock.
+:class:`OktaState` is shared by the HTTP app, the oauthlib request validator and the Python API
+(``LocalOkta``). The tenant is replaced as a whole when a scenario is switched (readers take one
+reference per request, so they never see half a change); codes, refresh tokens and revocations
+live in a :class:`Store` behind a lock.
 
-The org authorization server has the id :data:`ORG_SERVER` (an empty string, which can
-never be a path segment, so ``/oauth2/{id}/...`` can never reach it).
+Refresh tokens follow Okta's refresh-tokens guide: every token belongs to a *family* (one
+sign-in). With rotation, a used token is replaced by a new one and stays valid for the app's
+grace period (default 30 s); reusing it after that "immediately invalidates the most recently
+issued refresh token and all access tokens issued since the user authenticated". Revoking a
+refresh token also revokes the access tokens issued with it.
+
+The org authorization server has the id :data:`ORG_SERVER` (an empty string, which can never be
+a path segment, so ``/oauth2/{id}/...`` can never reach it).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .keys import KeySet
-from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant, apply_scenario
+from .scenarios import apply_scenario
+from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant
 
 __all__ = ["ORG_SERVER", "CodeRecord", "OktaState", "RefreshRecord", "Store"]
 
@@ -41,11 +48,16 @@ class CodeRecord:
     code_challenge_method: str | None
     nonce: str | None
     expires_at: float
+    family: str = ""
 
 
 @dataclass
 class RefreshRecord:
-    """An opaque refresh token's grant: who, which client, which scopes, until when."""
+    """An opaque refresh token's grant: who, which client, which scopes, until when, which family.
+
+    ``replaced_by``/``rotated_at`` are set when rotation replaced it (it stays usable for the
+    grace period); ``expires_at`` is inherited from the family's first token.
+    """
 
     server_id: str
     client_id: str
@@ -54,27 +66,57 @@ class RefreshRecord:
     auth_time: int
     issued_at: int
     expires_at: float | None
+    family: str = ""
+    replaced_by: str | None = None
+    rotated_at: float | None = None
 
 
 @dataclass
 class Store:
-    """Codes, refresh tokens and revoked access-token ids, behind one lock."""
+    """Codes, refresh tokens, and revoked access-token ids, behind one lock."""
 
     codes: dict[str, CodeRecord] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     revoked_jtis: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    family_jtis: dict[str, set[str]] = field(default_factory=dict)  # access tokens issued per family
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def take_code(self, code: str) -> CodeRecord | None:
         """Remove and return a code: a code is spent by its first use, valid or not."""
         with self.lock:
             return self.codes.pop(code, None)
 
+    def remember_access_token(self, family: str, jti: str) -> None:
+        with self.lock:
+            self.family_jtis.setdefault(family, set()).add(jti)
+
+    def newest_in_family(self, token: str) -> str:
+        """Follow rotation from ``token`` to the family's newest refresh token."""
+        with self.lock:
+            while (record := self.refresh_tokens.get(token)) is not None and record.replaced_by:
+                token = record.replaced_by
+            return token
+
+    def revoke_family(self, family: str) -> None:
+        """Every refresh token of the family, and every access token issued since the sign-in."""
+        with self.lock:
+            for token in [t for t, r in self.refresh_tokens.items() if r.family == family]:
+                del self.refresh_tokens[token]
+            self.revoked_jtis |= self.family_jtis.pop(family, set())
+
+    def revoke_refresh_token(self, token: str) -> None:
+        """A refresh token and the access tokens issued with it (its whole family)."""
+        with self.lock:
+            record = self.refresh_tokens.get(token)
+            if record is not None:
+                self.revoke_family(record.family)
+
     def clear(self) -> None:
         with self.lock:
             self.codes.clear()
             self.refresh_tokens.clear()
             self.revoked_jtis.clear()
+            self.family_jtis.clear()
 
 
 class OktaState:
@@ -93,7 +135,10 @@ class OktaState:
         self.store = Store()
         self.request_counts: Counter[str] = Counter()
         self.access_token_lifetime: int | None = None
+        self.refresh_grace_period: int | None = None  # local-only override of every app's
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
+        self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
+        self.lock = threading.Lock()
 
     # -- scenario ------------------------------------------------------------------------
 
@@ -120,6 +165,9 @@ class OktaState:
         if server_id == ORG_SERVER:
             return _org_server(tenant, self.base_url)
         return tenant.server(server_id)
+
+    def grace_period(self, app) -> int:
+        return self.refresh_grace_period if self.refresh_grace_period is not None else app.refresh_grace_period
 
 
 def _org_server(tenant: Tenant, base_url: str) -> AuthorizationServer:

@@ -85,6 +85,7 @@ def id_token_claims(
         claims["name"] = user.name
     if "email" in scopes:
         claims["email"] = user.email
+        claims["email_verified"] = True  # the OIDC API reference: with the email scope
     claims.update(
         {
             "ver": 1,

@@ -27,6 +27,7 @@ __all__ = [
     "CheckResult",
     "Status",
     "check_scenario",
+    "local_sign_in",
     "run_checks",
 ]
 
@@ -34,10 +35,27 @@ __all__ = [
 def check_scenario(local: Any, name: str | None, **options: Any) -> CheckReport:
     """Run the checks against ``local`` (a :class:`helpers.local_okta.LocalOkta`) with the
     misconfiguration scenario ``name`` switched on, using the settings the learner would
-    have copied; the previous scenario is restored afterwards. ``options`` go to :func:`run_checks`."""
+    have copied; the previous scenario is restored afterwards. The local test user signs in
+    for the sign-in check. ``options`` go to :func:`run_checks`."""
     previous = local.scenario
     local.set_scenario(name)
     try:
+        options.setdefault("sign_in", local_sign_in(local))
         return run_checks(local.settings(), **options)
     finally:
         local.set_scenario(previous)
+
+
+def local_sign_in(local: Any):
+    """How the local server's first test user signs in: authorize URL -> redirect URL."""
+    from helpers.local_okta.signin import SignInError, sign_in
+
+    user = local.users[0]
+
+    def signing_in(authorize_url: str) -> str:
+        try:
+            return sign_in(authorize_url, user.login, user.password)
+        except SignInError as exc:
+            raise RuntimeError(f"the local sign-in page refused: {exc}") from None
+
+    return signing_in

@@ -17,6 +17,7 @@ import sys
 
 from helpers.settings import ConfigurationError, load_settings
 
+from . import local_sign_in
 from .checks import DEFAULT_REDIRECT_URI, DEFAULT_TIMEOUT, run_checks
 
 
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
 
+    if settings.ca_file:
+        from helpers.local_tls import trust_ca_file
+
+        trust_ca_file(settings.ca_file)
     local = None
     if settings.uses_local_server:
         from helpers.local_okta import start_local_okta
@@ -61,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         print(f"Checking {where}\n")
-        report = run_checks(settings, redirect_uri=args.redirect_uri, timeout=args.timeout)
+        sign_in = local_sign_in(local) if local is not None else None  # with Okta, a person signs in (notebook 06)
+        report = run_checks(settings, redirect_uri=args.redirect_uri, timeout=args.timeout, sign_in=sign_in)
         print(report.text())
     finally:
         if local is not None:

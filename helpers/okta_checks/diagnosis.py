@@ -7,7 +7,7 @@ follow them click by click. :func:`token_error` turns a token-endpoint error
 
 from __future__ import annotations
 
-__all__ = ["AUTH_SERVER", "SERVICE_APP", "WEB_APP", "TokenDiagnosis", "token_error"]
+__all__ = ["AUTH_SERVER", "SERVICE_APP", "WEB_APP", "TokenDiagnosis", "sign_in_error", "token_error"]
 
 from dataclasses import dataclass
 
@@ -45,8 +45,47 @@ APP_GRANT_FIX = (
 POLICY_FIX = (
     f"{AUTH_SERVER} > Access Policies: the app needs a policy assigned to it (Add Policy, "
     "Assign to: The following clients: your app; or Edit an existing policy's Assigned to "
-    "clients), and a rule in that policy that allows the grant (Add Rule / edit the rule > "
-    "IF Grant type is: check Client Credentials)."
+    "clients), with a rule that allows the grant (edit the rule > IF Grant type is: check Client "
+    "Credentials) and every scope requested (AND Scopes requested: add them, or Any scopes). Rules "
+    "are allowlists: a request with one scope the rule does not list matches no rule."
+)
+DEFAULT_POLICY_FIX = (
+    f"{AUTH_SERVER} > Access Policies: a policy assigned to All clients (often the 'Default Policy', "
+    "whose rule allows Any scopes) matched the request the read-only app's own policy refused: "
+    "policies are tried in priority order until a rule matches. Deactivate that policy, or assign it "
+    "to specific clients only."
+)
+READ_ONLY_APP_FIX = (
+    "Optional, for notebook 05: create a second API Services app, give it its own access policy "
+    "whose rule allows Client Credentials with the scope calculator.add only, and put its Client ID "
+    "and secret into READ_M2M_CLIENT_ID and READ_M2M_CLIENT_SECRET."
+)
+UNKNOWN_CLIENT_FIX = (
+    f"{SERVICE_APP} > General > Client Credentials: copy the Client ID into M2M_CLIENT_ID exactly "
+    "(Okta does not know the one in .env: a typo, or an app of another org)."
+)
+DPOP_FIX = (
+    f"{SERVICE_APP} > General > General Settings > Edit: untick 'Require Demonstrating Proof of "
+    "Possession (DPoP) header in token requests' (the tutorial's clients send bearer tokens)."
+)
+PRIVATE_KEY_JWT_FIX = (
+    "This is the org authorization server, which takes no client secret for client credentials and "
+    "issues tokens for Okta's own APIs only. Use a custom authorization server: " 
+)
+SIGN_IN_YOURSELF = (
+    "Notebook 06 signs you in with your browser; if it fails there, its error names the fix "
+    "(user not assigned, a rule without offline_access, the Refresh Token grant)."
+)
+SIGN_IN_FIX = f"Check the web app ({WEB_APP} > General) and sign in again."
+USER_NOT_ASSIGNED_FIX = f"{WEB_APP} > Assignments > Assign > Assign to People (or Groups): add the user."
+REFRESH_TOKEN_FIX = (
+    f"{WEB_APP} > General > General Settings > Edit > Grant type: check Refresh Token; and keep "
+    f"offline_access among the scopes of the gateway's rule ({AUTH_SERVER} > Access Policies)."
+)
+GATEWAY_RULE_FIX = (
+    f"{AUTH_SERVER} > Access Policies > (the web app's policy) > edit the rule: IF Grant type is: "
+    "check Authorization Code; AND Scopes requested: openid, offline_access and the calculator "
+    "scopes (or Any scopes)."
 )
 RULE_SCOPES_FIX = (
     f"{AUTH_SERVER} > Access Policies > (the app's policy) > edit the rule > AND Scopes requested: "
@@ -69,16 +108,23 @@ class TokenDiagnosis:
     fix: str
 
 
-def token_error(error: str, description: str, scope: str) -> TokenDiagnosis:
-    """The cause and fix of a token-endpoint error for a client-credentials request for ``scope``."""
+def token_error(error: str, description: str, scope: str, app: str = "service") -> TokenDiagnosis:
+    """The cause and fix of a token-endpoint error for a client-credentials request for ``scope``
+    (Okta answers in the OAuth shape or the ``errorCode``/``errorSummary`` shape; both are read)."""
+    if error == "invalid_client" and "client_id" in description:
+        return TokenDiagnosis("Okta does not know this client id", UNKNOWN_CLIENT_FIX)
+    if error == "invalid_client" and "private_key_jwt" in description:
+        return TokenDiagnosis("this is the org authorization server", PRIVATE_KEY_JWT_FIX + ISSUER_FIX)
     if error == "invalid_client":
-        return TokenDiagnosis("Okta did not accept the client id and secret", CLIENT_SECRET_FIX)
+        return TokenDiagnosis("Okta did not accept the client secret", CLIENT_SECRET_FIX)
+    if error == "invalid_dpop_proof":
+        return TokenDiagnosis("the app requires DPoP proofs, which this tutorial's clients do not send", DPOP_FIX)
     if error == "unauthorized_client":
         return TokenDiagnosis("the app is not allowed the Client Credentials grant", APP_GRANT_FIX)
     if error == "access_denied" and POLICY_EVALUATION_FAILED in description:
         return TokenDiagnosis(
-            "no access policy rule lets this app use Client Credentials (the policy is not "
-            "assigned to the app, or its rule lacks the grant)",
+            f"no access policy rule matched this {app} app's request for {scope}: the policy is not assigned "
+            "to the app, its rule lacks the Client Credentials grant, or the rule does not allow these scopes",
             POLICY_FIX,
         )
     if error == "access_denied" and "denied by the policy" in description:
@@ -104,3 +150,21 @@ def token_error(error: str, description: str, scope: str) -> TokenDiagnosis:
         f"Check the app ({SERVICE_APP} > General) and the access policy ({AUTH_SERVER} > "
         "Access Policies); Okta's OAuth error reference explains the code.",
     )
+
+
+def sign_in_error(error: str, description: str) -> TokenDiagnosis:
+    """The cause and fix of an error a user's sign-in came back with (the redirect's ``error``)."""
+    if "not assigned" in description:
+        return TokenDiagnosis("the user is not assigned to the web app", USER_NOT_ASSIGNED_FIX)
+    if error == "access_denied" and POLICY_EVALUATION_FAILED in description:
+        return TokenDiagnosis(
+            "no access policy rule matched the sign-in: the web app's policy is not assigned to it, its "
+            "rule lacks Authorization Code, or the rule does not allow these scopes (offline_access?)",
+            GATEWAY_RULE_FIX,
+        )
+    if error == "access_denied":
+        return TokenDiagnosis("access was refused at sign-in (the consent page, or a policy)", USER_NOT_ASSIGNED_FIX)
+    if error == "invalid_scope":
+        return TokenDiagnosis("a requested scope does not exist on this authorization server",
+                              ADD_SCOPE_FIX.format(scope="calculator.add"))
+    return TokenDiagnosis(f"Okta answered {error}", SIGN_IN_FIX)

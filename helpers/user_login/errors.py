@@ -6,7 +6,8 @@ cases a gateway must tell apart, because the fix differs:
 ==============================  ==============================================================
 :class:`StateMismatchError`     the redirect's ``state`` is not the one this sign-in sent
                                 (a forged or stale redirect): start a new sign-in
-:class:`ConsentDeniedError`     the user pressed "Don't Allow" (``error=access_denied``)
+:class:`ConsentDeniedError`     access refused at sign-in (``error=access_denied``): the user
+                                pressed "Don't Allow", is not assigned, or no rule matched
 :class:`AuthorizationError`     Okta redirected back with another error (invalid scope, ...)
 :class:`AuthorizationCodeError` the token endpoint refused the code: expired, already used,
                                 PKCE or redirect URI mismatch (``invalid_grant``)
@@ -35,6 +36,7 @@ __all__ = [
     "SignInTimeoutError",
     "StateMismatchError",
     "StepUpError",
+    "access_denied",
     "login_error_in",
 ]
 
@@ -47,17 +49,18 @@ class StateMismatchError(LoginError):
     """The redirect carried a ``state`` this sign-in did not send (or none at all)."""
 
 
-class ConsentDeniedError(LoginError):
-    """The user (or a policy) refused the requested access: ``error=access_denied``."""
-
-
 class AuthorizationError(LoginError):
-    """The authorization server redirected back with an error other than ``access_denied``."""
+    """The authorization server redirected back with an error (``error`` and ``description``)."""
 
     def __init__(self, message: str, error: str = "", description: str = "") -> None:
         super().__init__(message)
         self.error = error
         self.description = description
+
+
+class ConsentDeniedError(AuthorizationError):
+    """Access was refused at sign-in: ``error=access_denied`` (the user said no, the user is not
+    assigned to the app, or no access policy rule matched); ``description`` says which."""
 
 
 class AuthorizationCodeError(LoginError):
@@ -87,6 +90,20 @@ class StepUpError(LoginError):
 
 class InsecureURLError(LoginError):
     """An ``http://`` URL that is not a loopback address: tokens must travel over HTTPS."""
+
+
+def access_denied(description: str | None) -> ConsentDeniedError:
+    """The error for an ``access_denied`` redirect, with what to do by Okta's description."""
+    description = description or ""
+    if "not assigned" in description:
+        fix = "Assign the user to the web app in Okta (the app's Assignments tab), then sign in again."
+    elif "Policy evaluation failed" in description:
+        fix = ("No access policy rule matched the sign-in: check that the web app's policy is assigned to it "
+               "and that its rule allows Authorization Code and every scope asked for (offline_access too).")
+    else:
+        fix = "The user did not allow access. Sign in again and choose Allow."
+    message = f"The authorization server refused access (access_denied: {description}). No tokens were issued. {fix}"
+    return ConsentDeniedError(message, "access_denied", description)
 
 
 def login_error_in(error: BaseException) -> LoginError | None:

@@ -12,12 +12,10 @@ the right ``state`` spends ``state`` and verifier, whatever its outcome.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from oauthlib.common import generate_token
 from oauthlib.oauth2 import WebApplicationClient
@@ -27,13 +25,13 @@ from .. import background
 from .callback import result_page, start_listener
 from .errors import (
     AuthorizationError,
-    ConsentDeniedError,
+    access_denied,
     LoginError,
     SignInTimeoutError,
     StateMismatchError,
 )
 from .token_requests import exchange_code
-from .transport import redirect_for_oauthlib
+from .transport import carries_state, redirect_for_oauthlib
 from .user_tokens import UserTokens
 
 __all__ = ["PendingSignIn"]
@@ -126,7 +124,7 @@ class PendingSignIn:
                     "This sign-in is already over: its state and PKCE verifier are single use. "
                     "Start a new one with login.begin()."
                 )
-            if not _carries_state(redirect_url, self._state):
+            if not carries_state(redirect_url, self._state):
                 raise StateMismatchError(
                     "The redirect's state does not match the sign-in this gateway started. It may be "
                     "a forged redirect (CSRF) or a link from an older sign-in, so nothing was "
@@ -157,11 +155,7 @@ class PendingSignIn:
                 "exchanged. Start a new sign-in with login.begin()."
             ) from None
         except oauth_errors.AccessDeniedError as exc:
-            raise ConsentDeniedError(
-                f"The user did not allow access (access_denied: {exc.description}). No tokens "
-                "were issued. Sign in again and choose Allow; if no consent page was shown, "
-                "check that the user is assigned to the app in Okta."
-            ) from None
+            raise access_denied(exc.description) from None
         except oauth_errors.MissingCodeError:
             raise AuthorizationError(
                 "The redirect carries neither a code nor an error: it is not an answer to an "
@@ -300,15 +294,6 @@ class PendingSignIn:
     def __repr__(self) -> str:
         status = "done" if self.done else "waiting"
         return f"<PendingSignIn {status} redirect_uri={self.redirect_uri}>"
-
-
-def _carries_state(redirect_url: str, expected: str | None) -> bool:
-    """Whether the redirect's query holds exactly one ``state``, equal to ``expected``."""
-    try:
-        values = parse_qs(urlsplit(redirect_url).query).get("state", [])
-    except ValueError:
-        return False
-    return expected is not None and len(values) == 1 and hmac.compare_digest(values[0].encode(), expected.encode())
 
 
 def _open_connections(listener: background.BackgroundServer) -> int:

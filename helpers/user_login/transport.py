@@ -16,12 +16,13 @@ is ever set. Any other URL raises :class:`~helpers.user_login.errors.InsecureURL
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import hmac
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..urls import is_https, is_loopback_host, is_secure_or_loopback
 from .errors import InsecureURLError, LoginError
 
-__all__ = ["check_endpoint", "check_redirect_uri", "is_loopback_http", "redirect_for_oauthlib"]
+__all__ = ["carries_state", "check_endpoint", "check_redirect_uri", "is_loopback_http", "redirect_for_oauthlib"]
 
 
 def is_loopback_http(url: str) -> bool:
@@ -62,3 +63,12 @@ def redirect_for_oauthlib(redirect_url: str, redirect_uri: str) -> str:
     if not is_loopback_http(redirect_url):
         raise InsecureURLError(f"The redirect {redirect_url.split('?')[0]!r} is neither https:// nor on this machine.")
     return urlunsplit(("https", got.netloc, got.path, got.query, got.fragment))
+
+
+def carries_state(redirect_url: str, expected: str | None) -> bool:
+    """Whether the redirect's query holds exactly one ``state``, equal to ``expected``."""
+    try:
+        values = parse_qs(urlsplit(redirect_url).query).get("state", [])
+    except ValueError:
+        return False
+    return expected is not None and len(values) == 1 and hmac.compare_digest(values[0].encode(), expected.encode())

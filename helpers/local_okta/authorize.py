@@ -1,0 +1,189 @@
+"""The authorize endpoint and the pages a person sees: sign-in, consent, and the way back.
+
+``GET /v1/authorize`` is validated by oauthlib (client, redirect URI, ``state``, PKCE,
+scopes, policy); a request Okta must not redirect gets an error page, any other error goes back
+to the redirect URI. Then the person signs in on a form (``POST`` to the same URL). What it
+follows from Okta:
+
+- the user must be assigned to the app, else ``access_denied`` "User is not assigned to the
+  client application." (catalogue ``user_not_assigned``);
+- consent is shown only when the app requires consent and a requested scope asks for it
+  (Okta's request-user-consent guide); a trusted app (the default) goes straight back;
+- ``response_mode=form_post`` answers with a page that posts the result to the redirect URI;
+- the password policy locks a user out after ``Tenant.lockout_attempts`` failures in a row
+  (Okta's default policy: 10); a sign-in transaction lives ``TRANSACTION_LIFETIME`` seconds for
+  every step, not only the first; and no page may be framed (clickjacking).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
+
+from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from . import errors, pages
+from .state import OktaState, now
+
+__all__ = ["TRANSACTION_LIFETIME", "authorize_endpoint", "fatal_page"]
+
+#: A sign-in transaction (the pages between GET /authorize and the redirect) lives this long.
+TRANSACTION_LIFETIME = 600
+#: Pages a person sees must never be shown inside another site's frame.
+NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'", "Cache-Control": "no-store"}
+
+
+def page(html: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers=NO_FRAMING)
+
+
+def fatal_page(exc: oauth2_errors.OAuth2Error) -> HTMLResponse:
+    """Okta's error page for a request it must not redirect (bad client id or redirect URI)."""
+    if isinstance(exc, (oauth2_errors.InvalidClientIdError, oauth2_errors.MissingClientIdError)):
+        detail = errors.INVALID_CLIENT_ID
+    elif isinstance(exc, (oauth2_errors.MismatchingRedirectURIError, oauth2_errors.InvalidRedirectURIError,
+                          oauth2_errors.MissingRedirectURIError)):
+        detail = errors.REDIRECT_NOT_REGISTERED
+    else:
+        detail = exc.description or exc.error
+    return page(pages.error_page(summary="400 Bad Request", detail=detail), 400)
+
+
+def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str | None) -> Response:
+    """The answer to the client: a redirect with the query, or (``form_post``) a page that posts it."""
+    if response_mode == "form_post":
+        return page(pages.form_post_page(redirect_uri, params))
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return RedirectResponse(redirect_uri + separator + urlencode(params), status_code=302)
+
+
+def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
+    """The handler of ``/v1/authorize`` (GET: start; POST: the sign-in and consent forms)."""
+
+    async def authorize(request: Request, server_id: str) -> Response:
+        if request.method == "POST":
+            return await submitted(request, server_id)
+        uri = str(request.url)
+        try:
+            scopes, info = oauth(server_id).validate_authorization_request(uri, "GET", None, dict(request.headers))
+        except oauth2_errors.FatalClientError as exc:
+            return fatal_page(exc)
+        except oauth2_errors.OAuth2Error as exc:
+            params = dict(exc.twotuples)
+            if request.query_params.get("state"):
+                params["state"] = request.query_params["state"]
+            return back_to_client(exc.redirect_uri, params, request.query_params.get("response_mode"))
+        transaction = secrets.token_urlsafe(24)
+        _forget_old_transactions(state)
+        state.transactions[transaction] = {
+            "server_id": server_id, "uri": uri, "scopes": list(scopes), "client_id": info["client_id"],
+            "redirect_uri": info["redirect_uri"], "state": info["state"], "login": None,
+            "response_mode": request.query_params.get("response_mode"), "created": time.monotonic(),
+        }
+        app = state.tenant.app(client_id=info["client_id"])
+        return page(pages.sign_in_page(action=request.url.path, transaction=transaction, app_name=app.name))
+
+    async def submitted(request: Request, server_id: str) -> Response:
+        form = await request.form()
+        transaction_id = str(form.get("transaction", ""))
+        tx = state.transactions.get(transaction_id)
+        if tx is None or tx["server_id"] != server_id or time.monotonic() - tx["created"] > TRANSACTION_LIFETIME:
+            state.transactions.pop(transaction_id, None)
+            return page(pages.error_page(summary="Sign-in expired", detail="This sign-in request is unknown or has "
+                                         "expired. Start again from the application."), 400)
+        app, action = state.tenant.app(client_id=tx["client_id"]), request.url.path
+        if form.get("step") == "sign_in":
+            username = str(form.get("username", ""))
+            user = state.tenant.user(username)
+            if user is None or not _password_accepted(state, user, str(form.get("password", ""))):
+                return page(pages.sign_in_page(action=action, transaction=transaction_id, app_name=app.name,
+                                               username=username, error="Unable to sign in"))
+            tx["login"], tx["auth_time"] = user.login, now()
+            if not app.is_assigned(user.login):
+                del state.transactions[transaction_id]
+                return deny(tx, "access_denied", errors.USER_NOT_ASSIGNED)
+            asked = [name for name in tx["scopes"] if _needs_consent(state, server_id, name)]
+            if not (app.consent_required and asked):
+                del state.transactions[transaction_id]
+                return grant(request, server_id, tx)
+            return page(pages.consent_page(action=action, transaction=transaction_id, app_name=app.name,
+                                           user_name=user.name, scopes=[(n, _describe(state, server_id, n)) for n in tx["scopes"]]))
+        if form.get("step") != "consent" or tx["login"] is None:
+            return page(pages.error_page(summary="Sign in first", detail="Sign in before granting access."), 400)
+        del state.transactions[transaction_id]
+        if form.get("decision") != "allow":
+            return deny(tx, "access_denied", errors.USER_DENIED)
+        return grant(request, server_id, tx)
+
+    def deny(tx: dict, error: str, description: str) -> Response:
+        params = {"error": error, "error_description": description}
+        if tx["state"]:
+            params["state"] = tx["state"]
+        return back_to_client(tx["redirect_uri"], params, tx["response_mode"])
+
+    def grant(request: Request, server_id: str, tx: dict) -> Response:
+        user = state.tenant.user(tx["login"])
+        try:
+            headers, _, _ = oauth(server_id).create_authorization_response(
+                tx["uri"], "GET", None, dict(request.headers), scopes=tx["scopes"],
+                credentials={"user": user, "okta_user": user, "okta_auth_time": tx["auth_time"]},
+            )
+        except oauth2_errors.FatalClientError as exc:  # the tenant changed under the page
+            return fatal_page(exc)
+        except oauth2_errors.OAuth2Error as exc:
+            return deny(tx, exc.error, exc.description)
+        location = headers["Location"]
+        if tx["response_mode"] == "form_post":
+            return back_to_client(tx["redirect_uri"], dict(_query_pairs(location)), "form_post")
+        return RedirectResponse(location, status_code=302)
+
+    return authorize
+
+
+def _password_accepted(state: OktaState, user, password: str) -> bool:
+    """The password check with Okta's lockout: after ``lockout_attempts`` failures in a row the
+    user is locked out (the right password no longer helps); a success resets the count."""
+    with state.lock:
+        if state.failed_sign_ins[user.login] >= state.tenant.lockout_attempts:
+            return False
+        if hmac.compare_digest(password.encode(), user.password.encode()):
+            state.failed_sign_ins.pop(user.login, None)
+            return True
+        state.failed_sign_ins[user.login] += 1
+        return False
+
+
+def _query_pairs(location: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(urlsplit(location).query)
+
+
+def _needs_consent(state: OktaState, server_id: str, name: str) -> bool:
+    server = state.server(server_id)
+    scope = server.scope(name) if server else None
+    return name in ("profile", "email", "address", "phone", "offline_access") or bool(scope and scope.consent_required)
+
+
+def _describe(state: OktaState, server_id: str, name: str) -> str:
+    builtin = {
+        "openid": "Sign you in with your identity",
+        "profile": "View your profile (name, username)",
+        "email": "View your email address",
+        "offline_access": "Keep access while you are away (refresh tokens)",
+    }
+    server = state.server(server_id)
+    scope = server.scope(name) if server else None
+    return scope.description if scope else builtin.get(name, "")
+
+
+def _forget_old_transactions(state: OktaState) -> None:
+    cutoff = time.monotonic() - TRANSACTION_LIFETIME
+    for key in [k for k, tx in state.transactions.items() if tx["created"] < cutoff]:
+        state.transactions.pop(key, None)

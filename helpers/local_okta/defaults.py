@@ -1,0 +1,101 @@
+"""The tenant the tutorial sets up in Okta's Admin Console (notebook 02's checklist), as data.
+
+    >>> tenant = default_tenant()
+    >>> [app.label for app in tenant.apps]
+    ['web', 'read_service', 'write_service']
+
+Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
+access policy of its own (Okta: "The default custom authorization server doesn't include a
+basic access policy with the Okta Integrator Free Plan org"); the tutorial adds one per app.
+Orgs of other plans come with a "Default Policy" for all clients: the
+``default_policy_catches_all`` scenario shows what it does to a read-only app.
+"""
+
+from __future__ import annotations
+
+from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, Scope, Tenant, TestUser
+
+__all__ = ["CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "default_tenant"]
+
+CALCULATOR_AUDIENCE = "https://calculator-mcp-server.example.com"
+DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
+TEST_USERS = (
+    TestUser("ada@example.com", "Analytical-Engine-1843", "00u1adalovelace00001", "Ada Lovelace"),
+    TestUser("alan@example.com", "Bombe-Enigma-1940", "00u1alanturing000002", "Alan Turing"),
+)
+
+
+def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT_URIS) -> Tenant:
+    """The tenant the tutorial describes, ready to use.
+
+    - authorization server ``default`` with audience ``https://calculator-mcp-server.example.com``
+      and the custom scopes ``calculator.add`` and ``calculator.subtract`` (published);
+    - a second authorization server ``other`` (its own keys and audience) for the
+      "JWKS URI from another authorization server" and "code redeemed at another server" cases;
+    - apps: ``web`` (CalculatorMCPClient, a Web app: client credentials, authorization code,
+      refresh token; ``redirect_uris``; PKCE required; refresh tokens rotated with a 30 s grace
+      period; both test users assigned), ``read_service`` and ``write_service`` (API Services);
+    - one access policy per app, in priority order: the gateway may ask for any scope, the
+      read-only service for ``calculator.add`` only, the write service for both.
+
+    Client ids and user ids are fixed (stable notebook output); secrets are generated per start.
+    """
+    calculator_scopes = [
+        Scope("calculator.add", "Add two numbers with the calculator MCP server"),
+        Scope("calculator.subtract", "Subtract two numbers with the calculator MCP server"),
+    ]
+    default = AuthorizationServer(
+        id="default",
+        name="default",
+        audience=CALCULATOR_AUDIENCE,
+        description="Authorization server for the calculator MCP server",
+        scopes=calculator_scopes,
+        policies=[
+            AccessPolicy(
+                "Calculator gateway",
+                assigned_to=("web",),
+                rules=[PolicyRule("Users and the gateway", grant_types=("authorization_code", "client_credentials"))],
+            ),
+            AccessPolicy(
+                "Read-only services",
+                assigned_to=("read_service",),
+                rules=[PolicyRule("Add only", ("client_credentials",), scopes=("calculator.add",))],
+            ),
+            AccessPolicy(
+                "Write services",
+                assigned_to=("write_service",),
+                rules=[PolicyRule("Add and subtract", ("client_credentials",), scopes=("calculator.add", "calculator.subtract"))],
+            ),
+        ],
+    )
+    other = AuthorizationServer(
+        id="other",
+        name="other",
+        audience="api://other",
+        description="Another team's authorization server",
+        scopes=[Scope("reports.read", "Read reports")],
+        policies=[
+            AccessPolicy(
+                "Everyone",
+                assigned_to=("web", "read_service", "write_service"),
+                rules=[PolicyRule("Any", ("client_credentials", "authorization_code"))],
+            )
+        ],
+    )
+    apps = [
+        App(
+            label="web",
+            name="CalculatorMCPClient",
+            client_id="0oa1calcgatewayw3b7x",
+            grant_types=("client_credentials", "authorization_code", "refresh_token"),
+            redirect_uris=tuple(redirect_uris),
+            require_pkce=True,
+            rotate_refresh_token=True,
+            assigned_users=tuple(user.login for user in TEST_USERS),
+        ),
+        App(label="read_service", name="Calculator read-only service", client_id="0oa1calcreadsvc4x9qd",
+            grant_types=("client_credentials",)),
+        App(label="write_service", name="Calculator write service", client_id="0oa1calcwritesvc7kpz",
+            grant_types=("client_credentials",)),
+    ]
+    return Tenant(authorization_servers=[default, other], apps=apps, users=list(TEST_USERS))

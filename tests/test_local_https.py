@@ -1,0 +1,99 @@
+"""HTTPS like Okta (issue 12, point 9): the local authorization server is served over TLS with a
+certificate authority made for this process, trusted on purpose, never by turning checks off.
+
+Okta's own verifier library (``okta-jwt-verifier``) refuses an issuer that is not ``https://``
+(its ``ConfigValidator.validate_issuer``); here it verifies a local token with its checks as
+shipped. And no code path sets ``OAUTHLIB_INSECURE_TRANSPORT`` any more.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+
+import certifi
+import pytest
+import requests
+from okta_jwt_verifier import AccessTokenVerifier
+from okta_jwt_verifier.exceptions import JWTInvalidConfigException
+
+from helpers.calculator import start_calculator
+from helpers.local_okta import default_tenant, start_local_okta
+from helpers.local_tls import TRUST_VARIABLES, local_ca
+from helpers.tokens import fetch_token_with_curl
+from helpers.user_login import UserLogin, sign_in_with_password
+from helpers.verification import Protection
+
+REDIRECT = "http://127.0.0.1:8766/callback"
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(tenant=default_tenant(redirect_uris=(REDIRECT,)), name="test-https-okta")
+    yield server
+    server.stop()
+
+
+def token(okta) -> str:
+    client = okta.clients["write_service"]
+    return requests.post(okta.token_endpoint, auth=(client.client_id, client.client_secret),
+                         data={"grant_type": "client_credentials", "scope": "calculator.add"}, timeout=10).json()["access_token"]
+
+
+def test_the_issuer_is_https_and_its_certificate_is_checked(okta):
+    assert okta.issuer.startswith("https://127.0.0.1:")
+    with pytest.raises(requests.exceptions.SSLError):  # a client that trusts only the public roots refuses it
+        requests.get(okta.metadata_url, timeout=10, verify=certifi.where())
+    assert requests.get(okta.metadata_url, timeout=10).status_code == 200  # this process trusts the local CA
+    context = ssl.create_default_context(cafile=str(local_ca().ca_path))
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_oktas_own_verifier_library_accepts_a_local_token_as_shipped(okta):
+    verifier = AccessTokenVerifier(issuer=okta.issuer, audience=okta.audience)
+    verifier.verify_sync(token(okta))  # raises if anything is wrong
+    with pytest.raises(Exception, match="Signature verification failed|Invalid|invalid"):
+        verifier.verify_sync(token(okta)[:-4] + "AAAA")
+
+
+def test_oktas_verifier_refuses_a_plain_http_issuer_which_is_why_the_local_server_is_https(okta):
+    with pytest.raises(JWTInvalidConfigException):
+        AccessTokenVerifier(issuer=okta.issuer.replace("https://", "http://"), audience=okta.audience)
+
+
+def test_curl_trusts_the_local_ca_through_curl_ca_bundle(okta):
+    assert all(os.environ.get(name) for name in TRUST_VARIABLES)
+    if subprocess.run(["which", "curl"], capture_output=True).returncode != 0:
+        pytest.skip("curl is not installed here")
+    assert fetch_token_with_curl(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"]).access_token
+
+
+class RecordingEnviron(dict):
+    """``os.environ`` stand-in that remembers every variable set."""
+
+    def __init__(self, base):
+        super().__init__(base)
+        self.set_names: list[str] = []
+
+    def __setitem__(self, name, value):
+        self.set_names.append(name)
+        super().__setitem__(name, value)
+
+
+@pytest.mark.anyio
+async def test_a_whole_sign_in_and_refresh_sets_no_process_wide_switch(okta, monkeypatch):
+    calculator = start_calculator(Protection.from_settings(okta.settings()), name="test-https-calculator")
+    environ = RecordingEnviron(os.environ)
+    monkeypatch.setattr(os, "environ", environ)
+    try:
+        login = UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=REDIRECT)
+        pending = login.begin(listener_name="test-https-callback", timeout=10)
+        user = okta.users[0]
+        sign_in_with_password(pending, user.login, user.password)
+        tokens = await pending.wait()
+        assert tokens.refresh_token and login.refresh().access_token
+        assert "OAUTHLIB_INSECURE_TRANSPORT" not in environ.set_names
+        assert "OAUTHLIB_INSECURE_TRANSPORT" not in environ
+    finally:
+        calculator.stop()
