@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
+import asyncio
+
 import uvicorn
 
 __all__ = ["BackgroundServer", "ServerStartError", "start", "stop", "stop_all", "running"]
@@ -130,7 +132,7 @@ def start(
             timeout_graceful_shutdown=2,
             **certificates,
         )
-        server = uvicorn.Server(config)
+        server = _LoopbackServer(config)
         failure: list[BaseException] = []
 
         def serve() -> None:
@@ -171,6 +173,34 @@ def running() -> dict[str, str]:
     """Map each running server's name to its URL."""
     with _lock:
         return {name: server.url for name, server in _registry.items() if server.is_running}
+
+
+class _LoopbackServer(uvicorn.Server):
+    """uvicorn's server, minus a TLS stop that waits for idle clients.
+
+    At shutdown uvicorn closes idle kept-alive connections and waits until they are gone.
+    Over TLS a close waits for the client's answering close_notify, which a client pool
+    holding an idle connection (requests, httpx) never sends until it next reads it; the
+    stop then ran into the graceful timeout and logged an error. Connections that uvicorn is
+    already closing and that have nothing left to send are aborted instead: no request or
+    response is cut short.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        closer = asyncio.ensure_future(self._abort_closed_tls_connections()) if self.config.is_ssl else None
+        try:
+            await super().shutdown(sockets)
+        finally:
+            if closer is not None:
+                closer.cancel()
+
+    async def _abort_closed_tls_connections(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None and transport.is_closing() and not transport.get_write_buffer_size():
+                    transport.abort()
 
 
 def _bind_loopback(port: int, name: str) -> socket.socket:

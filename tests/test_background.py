@@ -164,3 +164,32 @@ def test_a_fixed_port_is_free_again_right_after_a_server_side_close():
         first.stop()
     second = background.start(make_app("two"), name="t-timewait", port=port)
     assert requests.get(second.url, timeout=5).text == "two"
+
+
+def test_tls_stop_does_not_wait_for_idle_kept_alive_clients(caplog):
+    # Over TLS uvicorn's close of an idle connection waits for the client's close_notify, which
+    # a pooled client never sends: the stop used to hit the 2 s graceful timeout and log an error.
+    server = background.start(make_app(), name="t-tls-idle", tls=True)
+    assert server.url.startswith("https://")
+    with requests.Session() as idle:
+        assert idle.get(server.url, timeout=5).text == "hello"  # connection stays in the pool
+        started = time.monotonic()
+        background.stop("t-tls-idle")
+        took = time.monotonic() - started
+    assert took < 1.0, f"stop took {took:.2f} s"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+def test_tls_stop_lets_a_response_in_flight_finish():
+    async def slow(request):
+        await asyncio.sleep(0.5)
+        return PlainTextResponse("x" * 200_000)
+
+    server = background.start(Starlette(routes=[Route("/", slow)]), name="t-tls-busy", tls=True)
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(requests.get(server.url, timeout=5)))
+    request.start()
+    time.sleep(0.2)  # the request is being handled
+    background.stop("t-tls-busy")
+    request.join(5)
+    assert answers and answers[0].status_code == 200 and len(answers[0].text) == 200_000

@@ -42,7 +42,10 @@ def sign_in(
     Raises :class:`SignInError` with the page's message when the authorize request is rejected
     (an error page) or the password is wrong.
     """
-    http = session or requests.Session()
+    if session is None:
+        with requests.Session() as own:  # closed afterwards: no idle connection left behind
+            return sign_in(authorize_url, username, password, allow=allow, session=own, timeout=timeout)
+    http = session
     page = http.get(authorize_url, allow_redirects=False, timeout=timeout)
     if page.is_redirect:  # an error the client may hear about (invalid scope, policy...)
         return page.headers["Location"]
