@@ -178,29 +178,40 @@ def running() -> dict[str, str]:
 class _LoopbackServer(uvicorn.Server):
     """uvicorn's server, minus a TLS stop that waits for idle clients.
 
-    At shutdown uvicorn closes idle kept-alive connections and waits until they are gone.
-    Over TLS a close waits for the client's answering close_notify, which a client pool
-    holding an idle connection (requests, httpx) never sends until it next reads it; the
-    stop then ran into the graceful timeout and logged an error. Connections that uvicorn is
-    already closing and that have nothing left to send are aborted instead: no request or
-    response is cut short.
+    uvicorn closes an idle kept-alive connection after 5 s, and every idle one at shutdown,
+    then waits until they are gone. Over TLS a close waits for the client's answering
+    close_notify, which a client pool holding an idle connection (requests, httpx) never sends
+    until it next reads it; the stop then ran into the graceful timeout and logged an error.
+    Connections that are already closing and have nothing left to send are aborted instead:
+    no request or response is cut short. (The ones closed earlier are aborted before uvicorn
+    closes them a second time, which would detach asyncio's TLS transport from its socket.)
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        closer = asyncio.ensure_future(self._abort_closed_tls_connections()) if self.config.is_ssl else None
+        if not self.config.is_ssl:
+            return await super().shutdown(sockets)
+        self._abort_closing_tls_connections()
+        closer = asyncio.ensure_future(self._keep_aborting_closing_tls_connections())
         try:
             await super().shutdown(sockets)
         finally:
-            if closer is not None:
-                closer.cancel()
+            closer.cancel()
 
-    async def _abort_closed_tls_connections(self) -> None:
+    async def _keep_aborting_closing_tls_connections(self) -> None:
         while True:
             await asyncio.sleep(0.05)
-            for connection in list(self.server_state.connections):
-                transport = getattr(connection, "transport", None)
-                if transport is not None and transport.is_closing() and not transport.get_write_buffer_size():
+            self._abort_closing_tls_connections()
+
+    def _abort_closing_tls_connections(self) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is None or not transport.is_closing():
+                continue
+            try:
+                if not transport.get_write_buffer_size():
                     transport.abort()
+            except AttributeError:  # already detached from its TLS protocol: nothing to abort
+                pass
 
 
 def _bind_loopback(port: int, name: str) -> socket.socket:
