@@ -75,6 +75,7 @@ def test_scenarios_are_documented():
         "rule_without_scope", "default_policy_catches_all", "app_without_client_credentials",
         "wrong_client_secret", "unknown_client_id", "dpop_required", "redirect_uri_not_registered",
         "user_not_assigned", "no_refresh_token_grant", "rule_without_offline_access",
+        "rule_without_authorization_code", "refresh_token_not_rotated", "pkce_not_required",
     }
     for scenario in SCENARIOS.values():
         assert scenario.mistake and scenario.symptom and scenario.fix and scenario.check
@@ -221,6 +222,19 @@ def test_redirect_uri_not_registered(okta):
     assert "must be a Login redirect URI in the client app settings" in response.text
     okta.set_scenario(None)
     assert requests.get(url, allow_redirects=False, timeout=10).status_code == 200
+
+
+def test_pkce_not_required(okta):
+    # The tutorial's web app requires PKCE (catalogue pkce_missing_challenge: "PKCE code challenge
+    # is required by the application."); without the tick, Okta starts a sign-in without one.
+    url = okta.authorization_endpoint + "?" + urlencode({
+        "client_id": okta.clients["web"].client_id, "response_type": "code", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s",
+    })
+    refused = requests.get(url, allow_redirects=False, timeout=10)
+    assert refused.is_redirect and "PKCE+code+challenge+is+required" in refused.headers["Location"]
+    okta.set_scenario("pkce_not_required")
+    assert requests.get(url, allow_redirects=False, timeout=10).status_code == 200  # the sign-in page
 
 
 def test_other_authorization_server_has_its_own_keys_and_issuer(okta):

@@ -24,7 +24,7 @@ from helpers.settings import ClientCredentials, Settings
 CHECK_NAMES = [
     "issuer", "metadata", "metadata_issuer", "jwks_uri", "jwks", "grant_types", "scopes",
     "token:calculator.add", "token:calculator.subtract", "token_claims", "verification", "read_only",
-    "redirect_uri", "sign_in",
+    "redirect_uri", "pkce", "sign_in",
 ]
 SECRET = "do-not-print-this-secret-1234567890"
 
@@ -112,7 +112,7 @@ EXPECTED = {
     "default_policy_catches_all": ("read_only", ["got calculator.subtract", "Default Policy"],
                                    ["All clients", "priority order", "Deactivate"]),
     "app_without_client_credentials": ("token:calculator.add", ["unauthorized_client"],
-                                       ["Applications > Applications", "Grant type: check Client Credentials"]),
+                                       ["Applications and Resources > Applications", "Grant type: check Client Credentials"]),
     "wrong_client_secret": ("token:calculator.add", ["invalid_client", "client secret supplied"],
                             ["Client secret", "M2M_CLIENT_SECRET"]),
     "unknown_client_id": ("token:calculator.add", ["invalid_client", "Invalid value for 'client_id'"],
@@ -126,6 +126,11 @@ EXPECTED = {
     "no_refresh_token_grant": ("sign_in", ["no refresh token came back"], ["Grant type: check Refresh Token"]),
     "rule_without_offline_access": ("sign_in", ["Policy evaluation failed", "offline_access"],
                                     ["IF Grant type is: check Authorization Code", "offline_access"]),
+    "rule_without_authorization_code": ("sign_in", ["Policy evaluation failed", "lacks Authorization Code"],
+                                        ["IF Grant type is: check Authorization Code"]),
+    "refresh_token_not_rotated": ("sign_in", ["same refresh token", "not rotated"],
+                                  ["Rotate token after every use"]),
+    "pkce_not_required": ("pkce", ["without PKCE is accepted"], ["Require PKCE as additional verification"]),
 }
 
 
@@ -139,13 +144,14 @@ def test_scenario_fails_with_the_right_diagnosis(okta, scenario):
     report = check_scenario(okta, scenario)
     assert okta.scenario is None  # switched off again
     assert not report.all_passed
-    failure = report.first_failure or next(r for r in report if r.status is Status.WARN)  # scope_not_published warns
+    failure = report.first_failure or next(r for r in report if r.status is Status.WARN)  # some only warn
     assert failure.name == name, report.text()
     for words in seen_words:
         assert words in failure.seen
     for words in fix_words:
         assert words in failure.fix
     assert failure.fix in report.text()
+    assert failure.title in report.diagnosis() and failure.fix in report.diagnosis()  # warnings too
     assert not any(secret in report_text(report) for secret in secrets_of(okta))
 
 

@@ -124,6 +124,23 @@ def _no_refresh_token_grant(tenant: Tenant) -> None:
         app.grant_types = tuple(g for g in app.grant_types if g != "refresh_token")
 
 
+def _rule_without_authorization_code(tenant: Tenant) -> None:
+    for policy in _server(tenant).policies:
+        if "web" in policy.assigned_to:
+            for rule in policy.rules:
+                rule.grant_types = tuple(g for g in rule.grant_types if g != "authorization_code")
+
+
+def _persistent_refresh_token(tenant: Tenant) -> None:
+    for app in _apps(tenant, "web"):
+        app.rotate_refresh_token = False  # "Use persistent token", a web app's default
+
+
+def _pkce_not_required(tenant: Tenant) -> None:
+    for app in _apps(tenant, "web"):
+        app.require_pkce = False
+
+
 _SCENARIO_LIST = [
     Scenario("org_authorization_server",
              "OAUTH_ISSUER names the org authorization server (https://{domain}) instead of a custom one.",
@@ -208,6 +225,21 @@ _SCENARIO_LIST = [
              "failed for this request, please check the policy configurations.\"",
              "Edit the gateway's rule: AND Scopes requested > add offline_access (or choose Any scopes).",
              check="sign_in", tenant=_rule_without_offline_access),
+    Scenario("rule_without_authorization_code", "The gateway's policy rule allows Client Credentials only.",
+             "Every sign-in matches no rule: the redirect carries access_denied \"Policy evaluation failed for this "
+             "request, please check the policy configurations.\"",
+             "Edit the gateway's rule: IF Grant type is > check Authorization Code.",
+             check="sign_in", tenant=_rule_without_authorization_code),
+    Scenario("refresh_token_not_rotated", "The web app keeps 'Use persistent token' (a web app's default).",
+             "Every refresh returns the same refresh token: a stolen one works until it expires, and notebook 06's "
+             "rotation never happens.",
+             "The web app's General Settings > Refresh Token: select 'Rotate token after every use'.",
+             check="sign_in", tenant=_persistent_refresh_token),
+    Scenario("pkce_not_required", "'Require PKCE as additional verification' is not ticked on the web app.",
+             "Sign-ins work (the gateway always sends PKCE), but Okta would also exchange a code for a client "
+             "that sends none.",
+             "The web app's General > Client Credentials: tick 'Require PKCE as additional verification'.",
+             check="pkce", tenant=_pkce_not_required),
 ]
 
 #: Every misconfiguration scenario by name. ``LocalOkta.set_scenario(name)`` switches one on.

@@ -124,7 +124,7 @@ class AuthorizationServer:
 
 @dataclass
 class App:
-    """An app integration (Applications > Applications).
+    """An app integration (Applications and Resources > Applications).
 
     ``client_secret=None`` on a confidential app means "generate one per start".
     ``token_endpoint_auth_method``: ``client_secret_basic`` (``client_secret_post`` is accepted

@@ -70,7 +70,8 @@ def run_checks(
         ("verification", "Token passes the server's verification", (), token_checks.check_verification),
         ("read_only", "Read-only app gets calculator.add only", ("metadata",), token_checks.check_read_only),
         ("redirect_uri", "Redirect URI is registered", ("metadata",), user_checks.check_redirect_uri),
-        ("sign_in", "A user signs in (code + PKCE, refresh token)", ("redirect_uri",), user_checks.check_sign_in),
+        ("pkce", "Web app requires PKCE", ("redirect_uri",), user_checks.check_pkce_required),
+        ("sign_in", "A user signs in (PKCE, rotating refresh token)", ("redirect_uri",), user_checks.check_sign_in),
     ]
     with run.http:
         for name, title, needs, check in steps:

@@ -1,6 +1,7 @@
 """What an Okta answer means, and what to change in Okta's Admin Console to fix it.
 
-The fixes name menu paths and fields the way the console shows them, so a learner can
+The fixes name menu paths and fields the way the console shows them (as Okta's guides of 2026
+name them: *Applications and Resources > Applications*, *Security > API*), so a learner can
 follow them click by click. :func:`token_error` turns a token-endpoint error
 (``{"error", "error_description"}``) into a cause and a fix.
 """
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 #: The page of the custom authorization server in the console.
 AUTH_SERVER = "Security > API > Authorization Servers > (your server)"
 #: The page of the service (machine-to-machine) app.
-SERVICE_APP = "Applications > Applications > (your API Services app)"
+SERVICE_APP = "Applications and Resources > Applications > (your API Services app)"
 #: The page of the web app the gateway signs users in with.
-WEB_APP = "Applications > Applications > (your Web app)"
+WEB_APP = "Applications and Resources > Applications > (your Web app)"
 
 ISSUER_FIX = (
     f"Copy the Issuer URI from {AUTH_SERVER} > Settings (it ends in /oauth2/default for the "
@@ -74,7 +75,8 @@ PRIVATE_KEY_JWT_FIX = (
 )
 SIGN_IN_YOURSELF = (
     "Notebook 06 signs you in with your browser; if it fails there, its error names the fix "
-    "(user not assigned, a rule without offline_access, the Refresh Token grant)."
+    "(user not assigned, a rule without Authorization Code or offline_access, the Refresh Token "
+    "grant, refresh token rotation)."
 )
 SIGN_IN_FIX = f"Check the web app ({WEB_APP} > General) and sign in again."
 USER_NOT_ASSIGNED_FIX = f"{WEB_APP} > Assignments > Assign > Assign to People (or Groups): add the user."
@@ -94,6 +96,15 @@ RULE_SCOPES_FIX = (
 REDIRECT_URI_FIX = (
     f"{WEB_APP} > General > General Settings > Edit > LOGIN > Sign-in redirect URIs: add "
     "{redirect_uri} exactly (scheme, host, port and path must all match)."
+)
+PKCE_FIX = (
+    f"{WEB_APP} > General > Client Credentials > Edit: tick 'Require PKCE as additional verification', "
+    "so that Okta refuses every code exchange without PKCE, not only this gateway's."
+)
+ROTATION_FIX = (
+    f"{WEB_APP} > General > General Settings > Edit > Refresh Token: select 'Rotate token after every "
+    "use' (keep the 30 s grace period). A web app's refresh token is persistent by default; with "
+    "rotation a stolen refresh token is good for one use, and reusing an old one revokes the family."
 )
 WEB_CLIENT_ID_FIX = f"{WEB_APP} > General > Client Credentials: copy the Client ID into CLIENT_ID."
 

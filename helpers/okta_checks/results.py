@@ -143,10 +143,10 @@ class CheckReport:
         return ", ".join(f"{n} {words[s]}" for s, n in self.counts.items() if n)
 
     def diagnosis(self) -> str:
-        """The first failure with what was seen and its fix (a few lines), or that all is well."""
-        first = self.first_failure
+        """The first failure (else the first warning) with what was seen and its fix, or that all is well."""
+        first = self.first_failure or next(iter(self.warnings), None)
         if first is None:
-            return f"{Status.PASS.mark} no check failed ({self.summary()})"
+            return f"{Status.PASS.mark} every check passed ({self.summary()})"
         lines = [f"{first.status.mark} {first.title}", f"   seen: {first.seen}", f"   fix:  {first.fix}"]
         others = [r.title for r in self.failures[1:]]
         if others:

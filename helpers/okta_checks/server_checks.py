@@ -134,7 +134,7 @@ def check_grant_types(run: Run):
     if missing:
         return Status.FAIL, f"missing: {', '.join(missing)}", (
             "An Okta custom authorization server supports all three; check OAUTH_ISSUER. "
-            + fixes.ISSUER_FIX + " Each app's own grants are set under Applications > Applications > "
+            + fixes.ISSUER_FIX + " Each app's own grants are set under Applications and Resources > Applications > "
             "(your app) > General > Grant type."
         )
     return Status.PASS, ", ".join(REQUIRED_GRANT_TYPES), None

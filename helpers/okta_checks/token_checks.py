@@ -43,7 +43,7 @@ def token_check(scope: str) -> Callable[[Run], tuple]:
         client = run.settings.m2m_client
         if client is None or not client.client_secret:
             return Status.FAIL, "M2M_CLIENT_ID and M2M_CLIENT_SECRET are not set", (
-                "Create the service app (Applications > Applications > Create App Integration > API "
+                "Create the service app (Applications and Resources > Applications > Create App Integration > API "
                 "Services), then " + fixes.CLIENT_SECRET_FIX
             )
         response, body = request_token(run, client, scope)
