@@ -97,3 +97,31 @@ async def test_a_whole_sign_in_and_refresh_sets_no_process_wide_switch(okta, mon
         assert "OAUTHLIB_INSECURE_TRANSPORT" not in environ
     finally:
         calculator.stop()
+
+
+def test_the_command_line_server_removes_its_ca_key_when_killed(tmp_path):
+    # The CA's private key lives in a 0700 temporary directory; `kill` must not leave it behind.
+    import signal
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "helpers.local_okta", "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        ca_file = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("OAUTH_CA_FILE="))
+        assert os.path.exists(ca_file) and ca_file.startswith(str(tmp_path))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    deadline = time.monotonic() + 5
+    while os.path.exists(ca_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(os.path.dirname(ca_file))

@@ -7,6 +7,7 @@ and serves until Ctrl-C. Binds 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Paste into .env (secrets change on every start):\n")
     print(okta.env_block())
     print("\nPress Ctrl-C to stop.", flush=True)
+    # `kill` (SIGTERM) stops it as Ctrl-C does: the server, and the temporary CA's key removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -45,7 +45,8 @@ def _resource(resource: str | None) -> dict[str, str]:
 
 def _refused(doing: str, exc: oauth_errors.OAuth2Error) -> str:
     hint = _HINTS.get(exc.error, "")
-    return f"The token endpoint refused {doing}: {exc.error}: {exc.description}. {hint}".rstrip()
+    description = (exc.description or "").rstrip(".")  # Okta's descriptions end with a period
+    return f"The token endpoint refused {doing}: {exc.error}: {description}. {hint}".rstrip()
 
 
 def _unreachable(token_endpoint: str, doing: str, exc: Exception) -> LoginError:
