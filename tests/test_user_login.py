@@ -244,6 +244,7 @@ async def test_wrong_state_is_refused_without_exchanging_the_code_or_ending_the_
 
 
 async def test_denied_consent(login, okta, ada):
+    okta.forget_consents()  # an earlier test's sign-in gave it (Okta remembers consent)
     pending = begin(login, timeout=10)
     sign_in_with_password(pending, ada.login, ada.password, allow=False)
     with pytest.raises(ConsentDeniedError, match="did not allow access.*choose Allow"):

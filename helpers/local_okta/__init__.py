@@ -267,10 +267,17 @@ class LocalOkta:
         """Requests per endpoint (``token``, ``keys``, ``authorize``, ``metadata``, ...); ``.clear()`` resets."""
         return self._state.request_counts
 
+    def forget_consents(self) -> None:
+        """Forget every consent users gave (as an admin revoking the consent grants)."""
+        with self._state.lock:
+            self._state.consents.clear()
+
     def reset(self) -> None:
-        """Forget issued codes, refresh tokens and revocations, and zero the request counts."""
+        """Forget issued codes, refresh tokens, revocations and consents, and zero the request counts."""
         self._state.store.clear()
         self._state.request_counts.clear()
+        with self._state.lock:
+            self._state.consents.clear()
 
     def __repr__(self) -> str:
         status = self.issuer if self.is_running else "stopped"

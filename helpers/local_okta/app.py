@@ -116,6 +116,7 @@ def build_app(state: OktaState) -> Starlette:
             return _method_not_allowed()
         body = (await request.body()).decode("utf-8", "replace")
         headers, payload, status = create_response(str(request.url), "POST", body, dict(request.headers))
+        payload, status = errors.translate_token_error(payload, status, grant_type="(none)")
         return _oauthlib_response(headers, payload, status)
 
     async def introspect(request: Request, server_id: str) -> Response:
@@ -125,7 +126,17 @@ def build_app(state: OktaState) -> Starlette:
         return await post_to_oauthlib(request, oauth(server_id).create_revocation_response)
 
     async def userinfo(request: Request, server_id: str) -> Response:
-        valid, checked = oauth(server_id).verify_request(str(request.url), request.method, None, dict(request.headers))
+        # Okta takes the access token from the Authorization header or a POST body, never the query.
+        in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
+        in_body = request.method == "POST" and "access_token" in parse_qs((await request.body()).decode("utf-8", "replace"))
+        if "access_token" in request.query_params:
+            return _bearer_error(400, "invalid_request", errors.ACCESS_TOKEN_IN_QUERY)
+        if in_header and in_body:
+            return _bearer_error(400, "invalid_request", errors.ACCESS_TOKEN_TWICE)
+        if not (in_header or in_body):
+            return _bearer_error(401, "invalid_request", errors.ACCESS_TOKEN_MISSING)
+        body = (await request.body()).decode("utf-8", "replace") if in_body else None
+        valid, checked = oauth(server_id).verify_request(str(request.url), request.method, body, dict(request.headers))
         if not valid:
             return _bearer_error(401, "invalid_token", "The access token is invalid.")
         user, scopes = checked.okta_user, checked.okta_claims["scp"]

@@ -9,7 +9,14 @@ follows from Okta:
   client application." (catalogue ``user_not_assigned``);
 - consent is shown only when the app requires consent and a requested scope asks for it
   (Okta's request-user-consent guide); a trusted app (the default) goes straight back;
-- ``response_mode=form_post`` answers with a page that posts the result to the redirect URI;
+- ``response_mode=form_post`` answers with a page that posts the result to the redirect URI,
+  ``fragment`` in the fragment; the parameters may come in a ``POST`` body instead of the query
+  (Okta's release 2025.x: "send user data securely in a POST request body to the /authorize
+  endpoint"); ``prompt``, ``max_age``, ``response_mode`` and the PKCE challenge's characters are
+  checked with the catalogue's texts;
+- consent once given is remembered per user, app, authorization server and scope ("the user
+  isn't prompted for consent if they already consented", request-user-consent guide), unless
+  ``prompt=consent``;
 - the password policy locks a user out after ``Tenant.lockout_attempts`` failures in a row
   (Okta's default policy: 10); a sign-in transaction lives ``TRANSACTION_LIFETIME`` seconds for
   every step, not only the first; and no page may be framed (clickjacking).
@@ -18,10 +25,11 @@ follows from Okta:
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
@@ -51,7 +59,7 @@ def fatal_page(exc: oauth2_errors.OAuth2Error) -> HTMLResponse:
                           oauth2_errors.MissingRedirectURIError)):
         detail = errors.REDIRECT_NOT_REGISTERED
     else:
-        detail = exc.description or exc.error
+        detail = errors.translate_parameter_error(exc.description or exc.error)
     return page(pages.error_page(summary="400 Bad Request", detail=detail), 400)
 
 
@@ -59,6 +67,8 @@ def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str
     """The answer to the client: a redirect with the query, or (``form_post``) a page that posts it."""
     if response_mode == "form_post":
         return page(pages.form_post_page(redirect_uri, params))
+    if response_mode == "fragment":
+        return RedirectResponse(redirect_uri + "#" + urlencode(params), status_code=302)
     separator = "&" if urlsplit(redirect_uri).query else "?"
     return RedirectResponse(redirect_uri + separator + urlencode(params), status_code=302)
 
@@ -68,23 +78,37 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
 
     async def authorize(request: Request, server_id: str) -> Response:
         if request.method == "POST":
+            form = await request.form()
+            if "transaction" not in form and "client_id" in form:  # the authorization request in a POST body
+                return start(request, server_id, str(request.url.replace(query=urlencode(list(form.multi_items())))))
             return await submitted(request, server_id)
-        uri = str(request.url)
+        return start(request, server_id, str(request.url))
+
+    def start(request: Request, server_id: str, uri: str) -> Response:
+        query = dict(parse_qsl(urlsplit(uri).query))
+        mode = query.get("response_mode")
         try:
             scopes, info = oauth(server_id).validate_authorization_request(uri, "GET", None, dict(request.headers))
         except oauth2_errors.FatalClientError as exc:
             return fatal_page(exc)
         except oauth2_errors.OAuth2Error as exc:
             params = dict(exc.twotuples)
-            if request.query_params.get("state"):
-                params["state"] = request.query_params["state"]
-            return back_to_client(exc.redirect_uri, params, request.query_params.get("response_mode"))
+            if exc.error == "unsupported_response_type" or (
+                    exc.error == "unauthorized_client" and query.get("response_type") != "code"):
+                params = {"error": "unsupported_response_type", "error_description": errors.RESPONSE_TYPE_UNSUPPORTED.format("[code]")}
+            if query.get("state"):
+                params["state"] = query["state"]
+            return back_to_client(exc.redirect_uri, params, mode if mode in ("form_post", "fragment") else None)
+        refused = _invalid_parameter(query)
+        if refused is not None:
+            params = {"error": refused[0], "error_description": refused[1], "state": info["state"]}
+            return back_to_client(info["redirect_uri"], params, mode if mode in ("form_post", "fragment") else None)
         transaction = secrets.token_urlsafe(24)
         _forget_old_transactions(state)
         state.transactions[transaction] = {
             "server_id": server_id, "uri": uri, "scopes": list(scopes), "client_id": info["client_id"],
             "redirect_uri": info["redirect_uri"], "state": info["state"], "login": None,
-            "response_mode": request.query_params.get("response_mode"), "created": time.monotonic(),
+            "response_mode": mode, "created": time.monotonic(), "ask_consent_again": "consent" in query.get("prompt", "").split(),
         }
         app = state.tenant.app(client_id=info["client_id"])
         return page(pages.sign_in_page(action=request.url.path, transaction=transaction, app_name=app.name))
@@ -108,7 +132,8 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
             if not app.is_assigned(user.login):
                 del state.transactions[transaction_id]
                 return deny(tx, "access_denied", errors.USER_NOT_ASSIGNED)
-            asked = [name for name in tx["scopes"] if _needs_consent(state, server_id, name)]
+            asked = [name for name in tx["scopes"] if _needs_consent(state, server_id, name)
+                     and (tx["ask_consent_again"] or (server_id, app.client_id, user.login, name) not in state.consents)]
             if not (app.consent_required and asked):
                 del state.transactions[transaction_id]
                 return grant(request, server_id, tx)
@@ -119,6 +144,8 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
         del state.transactions[transaction_id]
         if form.get("decision") != "allow":
             return deny(tx, "access_denied", errors.USER_DENIED)
+        with state.lock:  # remembered: the next sign-in asks no more for these scopes
+            state.consents.update((server_id, app.client_id, tx["login"], name) for name in tx["scopes"])
         return grant(request, server_id, tx)
 
     def deny(tx: dict, error: str, description: str) -> Response:
@@ -160,9 +187,28 @@ def _password_accepted(state: OktaState, user, password: str) -> bool:
 
 
 def _query_pairs(location: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return parse_qsl(urlsplit(location).query)
+
+
+_PROMPTS = {"none", "consent", "login", "enroll_authenticator"}
+_PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]*")
+
+
+def _invalid_parameter(query: dict[str, str]) -> tuple[str, str] | None:
+    """The catalogue's error for a parameter value Okta refuses that oauthlib lets through."""
+    if query.get("prompt") is not None and not set(query["prompt"].split()) <= _PROMPTS:
+        return "invalid_request", errors.INVALID_PROMPT
+    max_age = query.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and int(max_age) < 2**31):
+        return "invalid_request", errors.INVALID_MAX_AGE
+    mode = query.get("response_mode")
+    if mode == "okta_post_message":
+        return "unsupported_response_mode", errors.POST_MESSAGE_WITH_CODE
+    if mode is not None and mode not in ("query", "fragment", "form_post"):
+        return "unsupported_response_mode", errors.RESPONSE_MODE_UNSUPPORTED
+    if not _PKCE_CHALLENGE.fullmatch(query.get("code_challenge", "")):
+        return "invalid_request", errors.PKCE_ILLEGAL_CHARACTERS
+    return None
 
 
 def _needs_consent(state: OktaState, server_id: str, name: str) -> bool:

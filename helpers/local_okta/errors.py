@@ -53,6 +53,30 @@ LOGIN_REQUIRED = "The client specified not to prompt, but the user is not logged
 USER_DENIED = "The resource owner or authorization server denied the request."  # access_denied
 DPOP_HEADER_MISSING = "The DPoP proof JWT header is missing."  # invalid_dpop_proof_missing_header
 RESOURCE_REJECTED = "The authorization server has rejected the 'resource' parameter: {0}"  # unsupported_resource
+REFRESH_SCOPES_DENIED = (  # refresh_scopes_denied
+    "Some of the scopes requested for the refresh request were not granted in the original authorize request. "
+    "Denied scopes: {0}."
+)
+CONSENT_WITH_CLIENT_CREDENTIALS = (  # consent_required_client_credentials
+    "The following scopes require user consent and cannot be granted for the client credentials grant type: {0}."
+)
+RESPONSE_TYPE_UNSUPPORTED = (  # unsupported_response_type
+    "The response type is not supported by the authorization server. Configured response types: {0}."
+)
+RESPONSE_MODE_UNSUPPORTED = (  # unsupported_response_mode
+    "The response mode is not supported by the authorization server. Valid response modes: "
+    "[query, fragment, form_post, okta_post_message]."
+)
+POST_MESSAGE_WITH_CODE = "'okta_post_message' response mode cannot be used with the 'code' response type."  # unsupported_response_mode_okta_post_message_with_code
+INVALID_PROMPT = "Invalid value for 'prompt' parameter. Supported values: [none, consent, login, enroll_authenticator]"  # invalid_prompt
+INVALID_MAX_AGE = "Invalid value for 'max_age' parameter. It should be within range 0 - 2^31-1."  # invalid_max_age
+PKCE_ILLEGAL_CHARACTERS = "PKCE code challenge contains illegal characters."  # pkce_invalid_challenge
+MISSING_PARAMETER = "The required parameter '{0}' is missing."  # missing_token_request_parameter
+MISSING_TOKEN = "The 'token' parameter is required."  # request_missing_token
+DUPLICATED_PARAMETERS = "Duplicate parameter provided in request. Duplicated parameters: [{0}]."  # illegal_duplicated_parameters
+ACCESS_TOKEN_MISSING = "The access token is missing."  # access_token_missing (401)
+ACCESS_TOKEN_IN_QUERY = "The access token cannot be presented in a query string."  # access_token_in_query
+ACCESS_TOKEN_TWICE = "The access token cannot be specified in both the Authorization header and the request-body."  # access_token_duplicate
 
 
 class OktaError(oauth2_errors.OAuth2Error):
@@ -65,6 +89,11 @@ class OktaError(oauth2_errors.OAuth2Error):
 
 def _list(values) -> str:
     return "[" + ", ".join(values) + "]"
+
+
+def listed(values) -> str:
+    """Values as Okta lists them in a description: ``[a, b]``."""
+    return _list(values)
 
 
 def invalid_client(description: str = CLIENT_AUTH_FAILED, request=None) -> oauth2_errors.OAuth2Error:
@@ -137,4 +166,23 @@ def translate_token_error(body: str, status: int, grant_type: str | None) -> tup
                                 f"authorization server. Configured grant types: {_list(SUPPORTED_GRANT_TYPES)}."), 400
     if error == "invalid_request" and description == "Code verifier required.":
         return token_error_body("invalid_request", PKCE_VERIFIER_REQUIRED), 400
+    if error == "invalid_request":
+        translated = translate_parameter_error(description)
+        if translated != description:
+            return token_error_body("invalid_request", translated), 400
     return body, status
+
+
+_MISSING = {"Missing code parameter.": "code", "Missing refresh token parameter.": "refresh_token",
+            "Missing grant type.": "grant_type", "Missing redirect URI.": "redirect_uri"}
+
+
+def translate_parameter_error(description: str) -> str:
+    """Okta's text for oauthlib's "Missing ... parameter." and "Duplicate ... parameter." errors."""
+    if description == "Missing token parameter.":
+        return MISSING_TOKEN
+    if description in _MISSING:
+        return MISSING_PARAMETER.format(_MISSING[description])
+    if description.startswith("Duplicate ") and description.endswith(" parameter."):
+        return DUPLICATED_PARAMETERS.format(description[len("Duplicate "):-len(" parameter.")].replace(" ", "_"))
+    return description

@@ -7,6 +7,11 @@ always published, first, before it signs anything, so code that takes ``keys[0]`
 as it would against Okta. :meth:`KeySet.rotate` makes the next key the signing key (the old one
 stays published, and a new next key appears); :meth:`KeySet.retire_old` stops publishing every
 key that no longer signs (the next key stays).
+
+The org authorization server is different: "Okta doesn't expose the public keys used to sign the
+access token minted by the org authorization server" (Okta's key-rotation concept page), so its
+:class:`KeySet` signs access tokens with a key it never publishes; its ID tokens still verify
+against its ``/oauth2/v1/keys``.
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ class SigningKey:
 class KeySet:
     """The keys of one authorization server. Thread-safe; the last of ``_keys`` signs, ``_next`` waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, publish_access_token_key: bool = True) -> None:
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = [SigningKey.generate()]
         self._next = SigningKey.generate()
+        self._unpublished = None if publish_access_token_key else SigningKey.generate()
 
     @property
     def current(self) -> SigningKey:
@@ -73,9 +79,10 @@ class KeySet:
             keys = [self._next, *reversed(self._keys)]
         return {"keys": [key.public_jwk() for key in keys]}
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        """Sign ``claims`` with the current key: RS256, header ``{"kid", "alg"}``, no ``typ``."""
-        key = self.current
+    def sign(self, claims: dict[str, Any], *, access_token: bool = False) -> str:
+        """Sign ``claims`` with the current key (an org server's access token: its unpublished key):
+        RS256, header ``{"kid", "alg"}``, no ``typ``."""
+        key = self._unpublished if access_token and self._unpublished is not None else self.current
         return jwt.encode(
             claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None}
         )
@@ -87,7 +94,7 @@ class KeySet:
         except jwt.PyJWTError:
             return None
         with self._lock:
-            key = next((k for k in [*self._keys, self._next] if k.kid == kid), None)
+            key = next((k for k in [*self._keys, self._next, self._unpublished] if k and k.kid == kid), None)
         if key is None:
             return None
         try:

@@ -48,6 +48,9 @@ class TokenLifecycle:
         user = self.state.tenant.user(record.login)
         if user is None:
             raise errors.invalid_grant(errors.REFRESH_INVALID, request)
+        denied = [scope for scope in (request.scope or "").split() if scope not in record.scopes]
+        if denied:  # catalogue refresh_scopes_denied: a refresh may narrow the scopes, never widen them
+            raise errors.OktaError("access_denied", errors.REFRESH_SCOPES_DENIED.format(errors.listed(denied)), 400, request)
         request.user = request.okta_user = user
         request.okta_auth_time = record.auth_time
         request.okta_refresh = record

@@ -4,6 +4,11 @@ Built here rather than with oauthlib's ``MetadataEndpoint``: that class refuses 
 ``http://`` issuer (it checks ``is_secure_transport``, which only the process-wide
 ``OAUTHLIB_INSECURE_TRANSPORT`` variable relaxes), and Okta's documents carry fields it
 does not produce.
+
+Three endpoints Okta lists are left out because the local server does not serve them:
+``registration_endpoint`` (dynamic client registration, which at Okta needs an admin's token),
+``end_session_endpoint`` (sign-out) and ``device_authorization_endpoint`` (the device grant). A
+client that reads the metadata then finds no endpoint rather than a 404.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
         document["userinfo_endpoint"] = endpoint("userinfo")
     document.update(
         {
-            "registration_endpoint": f"{state.base_url}/oauth2/v1/clients",
             "jwks_uri": endpoint("keys"),
             "response_types_supported": [
                 "code", "id_token", "code id_token", "code token", "id_token token", "code id_token token",
@@ -52,10 +56,8 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
             "introspection_endpoint_auth_methods_supported": list(_AUTH_METHODS),
             "revocation_endpoint": endpoint("revoke"),
             "revocation_endpoint_auth_methods_supported": list(_AUTH_METHODS),
-            "end_session_endpoint": endpoint("logout"),
             "request_parameter_supported": True,
             "request_object_signing_alg_values_supported": ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
-            "device_authorization_endpoint": endpoint("device/authorize"),
         }
     )
     if openid:

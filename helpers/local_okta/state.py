@@ -129,7 +129,7 @@ class OktaState:
         self.tenant: Tenant = apply_scenario(self.configured, None)
         self.scenario: str | None = None
         self.base_url: str = "https://127.0.0.1"
-        self.keys: dict[str, KeySet] = {ORG_SERVER: KeySet()}
+        self.keys: dict[str, KeySet] = {ORG_SERVER: KeySet(publish_access_token_key=False)}  # Okta hides it
         for server in self.configured.authorization_servers:
             self.keys[server.id] = KeySet()
         self.store = Store()
@@ -138,6 +138,7 @@ class OktaState:
         self.refresh_grace_period: int | None = None  # local-only override of every app's
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
+        self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted
         self.lock = threading.Lock()
 
     # -- scenario ------------------------------------------------------------------------

@@ -59,7 +59,9 @@ class Scope:
 
     ``metadata_publish``: "Include in public metadata" (only published scopes appear in
     ``scopes_supported``). ``default``: "Set as a default scope". ``consent_required``:
-    "Require user consent for this scope" (shown only to apps that require consent).
+    "User consent: Required" (shown only to apps that require consent). ``block_services``:
+    "Block services from requesting this scope", which the console ticks with consent (a
+    client-credentials request for the scope is then refused); clear it to let services have it.
     """
 
     name: str
@@ -67,6 +69,7 @@ class Scope:
     metadata_publish: bool = True
     default: bool = False
     consent_required: bool = False
+    block_services: bool = True
 
 
 @dataclass

@@ -133,7 +133,7 @@ def access_token_generator(state: OktaState, server_id: str):
             user_id=user.uid if user else None,
             auth_time=getattr(request, "okta_auth_time", None) if user else None,
         )
-        return state.keys[server_id].sign(claims)
+        return state.keys[server_id].sign(claims, access_token=True)
 
     return generate
 

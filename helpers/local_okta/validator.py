@@ -184,6 +184,12 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         known = set(OIDC_SCOPES) | {scope.name for scope in server.scopes}
         if any(scope not in known for scope in scopes):
             raise errors.invalid_scope(request=request)
+        if grant_type == "client_credentials":  # "Block services from requesting this scope" (consent guide)
+            needs_consent = [name for name in scopes if (found := server.scope(name))
+                             and found.consent_required and found.block_services]
+            if needs_consent:
+                raise errors.OktaError("consent_required", errors.CONSENT_WITH_CLIENT_CREDENTIALS.format(
+                    errors.listed(needs_consent)), 400, request)
         app = client if isinstance(client, App) else self._app(client_id)
         request.okta_rule = self._evaluate(app, grant_type, scopes, request)
         return True
