@@ -208,10 +208,16 @@ class _LoopbackServer(uvicorn.Server):
             if transport is None or not transport.is_closing():
                 continue
             try:
-                if not transport.get_write_buffer_size():
+                if not transport.get_write_buffer_size() and not _socket_buffer_size(transport):
                     transport.abort()
             except AttributeError:  # already detached from its TLS protocol: nothing to abort
                 pass
+
+
+def _socket_buffer_size(transport) -> int:
+    """Bytes still queued on the socket under a TLS transport (asyncio keeps it private)."""
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    return inner.get_write_buffer_size() if inner is not None else 0
 
 
 def _bind_loopback(port: int, name: str) -> socket.socket:

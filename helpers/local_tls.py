@@ -7,14 +7,21 @@ process first needs it:
 
 - :func:`local_ca` makes the CA once per process and issues one server certificate for
   ``127.0.0.1``, ``localhost`` and ``::1``; the server's key and certificate are written to a
-  private temporary folder (mode 0700) that is removed when the process exits. The CA's own
-  private key is never written anywhere, so nothing else can issue certificates it vouches for.
+  private folder (mode 0700) that is removed when the process exits. The CA's own private key is
+  never written anywhere, so nothing else can issue certificates it vouches for.
 - :func:`trust_local_ca` makes this process (and programs it starts, such as ``curl``) trust
   that CA *in addition to* the usual public ones: it writes a bundle of the roots trusted so far
   plus the local CA and points ``SSL_CERT_FILE`` (httpx, Python's ``ssl``), ``REQUESTS_CA_BUNDLE``
   (requests) and ``CURL_CA_BUNDLE`` (curl) at it. Certificate checks stay on everywhere; no
   ``verify=False``. :func:`trust_ca_file` does the same for any CA file (``OAUTH_CA_FILE``: the
-  CA of a local server another process started, or of a proxy that inspects TLS).
+  CA of a local server another process started, or of a proxy that inspects TLS), and refuses a
+  file another user could have written.
+
+The private folders live in a folder only this user can write (``$XDG_RUNTIME_DIR`` or
+``~/.cache/okta-mcp-tutorial``), not directly in the shared ``/tmp``: once a process has
+exited and removed its folder, another user of a shared host could otherwise recreate the same
+path and put their own CA where a stale ``OAUTH_CA_FILE`` line, or a child process's
+``SSL_CERT_FILE``, still points.
 
 A real Okta tenant needs none of this: its certificates chain to public roots.
 """
@@ -26,8 +33,10 @@ import base64
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +45,16 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-__all__ = ["LocalCA", "local_ca", "trust_ca_file", "trust_local_ca", "TRUST_VARIABLES"]
+__all__ = ["LocalCA", "UnsafeCAFileError", "local_ca", "read_ca_file", "trust_ca_file", "trust_local_ca",
+           "TRUST_VARIABLES"]
 
 #: The variables that tell HTTP clients which CA bundle to trust.
 TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class UnsafeCAFileError(ValueError):
+    """A CA file that cannot be trusted: unreadable, not PEM, or writable by another user."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +87,7 @@ def local_ca() -> LocalCA:
     global _ca
     with _lock:
         if _ca is None:
-            directory = Path(tempfile.mkdtemp(prefix="okta-tutorial-tls-"))
-            os.chmod(directory, 0o700)
-            atexit.register(shutil.rmtree, directory, True)
+            directory = _private_directory("tls-")
             authority = trustme.CA(organization_name="Okta MCP tutorial (local, this process only)")
             server = authority.issue_cert(*HOSTS)
             ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
@@ -102,9 +114,7 @@ def trust_ca_file(path: str | os.PathLike[str]) -> Path:
     point at it. Trusting the same file twice changes nothing.
     """
     global _trusted_bundle
-    extra = Path(path).read_bytes()
-    if b"-----BEGIN CERTIFICATE-----" not in extra:
-        raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).")
+    extra = read_ca_file(path)
     with _lock:
         current = _trusted_bundle.read_bytes() if _trusted_bundle is not None and _trusted_bundle.exists() else None
         if current is None or not all(os.environ.get(v) == str(_trusted_bundle) for v in TRUST_VARIABLES):
@@ -113,10 +123,66 @@ def trust_ca_file(path: str | os.PathLike[str]) -> Path:
         if extra.strip() not in current:
             current = current.rstrip(b"\n") + b"\n" + extra.strip() + b"\n"
         if _trusted_bundle is None:
-            directory = Path(tempfile.mkdtemp(prefix="okta-tutorial-trust-"))
-            atexit.register(shutil.rmtree, directory, True)
-            _trusted_bundle = directory / "trusted-roots.pem"
+            _trusted_bundle = _private_directory("trust-") / "trusted-roots.pem"
         _trusted_bundle.write_bytes(current)
         for variable in TRUST_VARIABLES:
             os.environ[variable] = str(_trusted_bundle)
         return _trusted_bundle
+
+
+def read_ca_file(path: str | os.PathLike[str]) -> bytes:
+    """The PEM certificates in ``path``, read only if no other user could have put them there.
+
+    On POSIX the file must not be a symbolic link, must belong to this user (or root) and be
+    writable by nobody else, and so must its folder (a sticky folder such as ``/tmp`` is fine).
+    Raises :class:`UnsafeCAFileError` saying what is wrong and what to do.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise UnsafeCAFileError(
+            f"Cannot read the CA file {path} ({exc.strerror}; a symbolic link is refused). Give the path of a "
+            "PEM certificate file itself, or remove OAUTH_CA_FILE."
+        ) from None
+    with os.fdopen(fd, "rb") as file:
+        if hasattr(os, "getuid"):
+            for what, info in (("file", os.fstat(file.fileno())), ("folder", os.stat(Path(path).parent))):
+                foreign = info.st_uid not in (os.getuid(), 0)
+                shared = info.st_mode & 0o022 and not (what == "folder" and info.st_mode & stat.S_ISVTX)
+                if foreign or shared:
+                    raise UnsafeCAFileError(
+                        f"The CA file {path} is not trusted: its {what} "
+                        f"{'belongs to another user' if foreign else 'can be written by other users'}, who could "
+                        "make this process trust any certificate. Use a CA file in a folder only you can write "
+                        "(a stale path from an earlier `python -m helpers.local_okta`? copy the new OAUTH_CA_FILE line)."
+                    )
+        data = file.read()
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise UnsafeCAFileError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).")
+    return data
+
+
+def _private_bases() -> Iterator[Path]:
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        yield Path(runtime) / "okta-mcp-tutorial"
+    yield Path.home() / ".cache" / "okta-mcp-tutorial"
+
+
+def _private_directory(prefix: str) -> Path:
+    """A new folder (mode 0700) removed at exit, inside a folder only this user can write."""
+    for base in _private_bases():
+        try:
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = base.stat()
+            if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
+                continue
+            directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+            break
+        except OSError:  # no writable home (a locked-down container): the system's temporary folder
+            continue
+    else:
+        directory = Path(tempfile.mkdtemp(prefix=f"okta-tutorial-{prefix}"))
+    os.chmod(directory, 0o700)
+    atexit.register(shutil.rmtree, directory, True)
+    return directory

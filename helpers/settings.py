@@ -143,6 +143,13 @@ def load_settings(
     ca_file = get("OAUTH_CA_FILE")
     if ca_file is not None and not Path(ca_file).is_file():
         raise ConfigurationError(f"OAUTH_CA_FILE={ca_file!r} is not a file: give the path of a PEM CA certificate, or remove the line.")
+    if ca_file is not None:
+        from helpers.local_tls import UnsafeCAFileError, read_ca_file
+
+        try:
+            read_ca_file(ca_file)
+        except UnsafeCAFileError as exc:
+            raise ConfigurationError(f"OAUTH_CA_FILE: {exc}") from None
     if requested == "local" or (requested == "auto" and not configured):
         return Settings(mode="local", source=source, send_resource_parameter=send_resource)
 

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -36,6 +37,7 @@ from helpers import background
 from helpers.calculator.serve import public_base_url
 from helpers.discovery import DiscoveryError, discover
 from helpers.local_okta import start_local_okta
+from helpers.local_okta.signin import sign_in
 from helpers.settings import ClientCredentials, ConfigurationError
 from helpers.tokens import (
     StepUpRefusedError, TokenEndpointUnreachable, TokenError, TokenManager, TokenRequestError, TokenResponse,
@@ -269,3 +271,24 @@ def test_a_public_bind_needs_an_https_public_url():
 def test_a_success_answer_that_is_not_json_is_not_quoted():
     error = TokenRequestError.from_body(200, "access_token=eyJhbGciOiJSUzI1NiJ9.secret-part&token_type=bearer", "https://x/token")
     assert "eyJ" not in str(error) and "not JSON" in str(error)
+
+
+@pytest.mark.anyio
+async def test_a_pasted_address_that_is_not_the_redirect_uri_spends_nothing(okta):
+    # Security review: an address with the right state but another host marked the sign-in used
+    # before the address was checked, so a wrong paste (or a planted link) ended the sign-in.
+    calculator = background.start(Starlette(routes=[Route(
+        "/.well-known/oauth-protected-resource/mcp",
+        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [okta.issuer]}),
+    )]), name="test-review-paste-mcp")
+    try:
+        login = UserLogin(calculator.url + "/mcp", okta.clients["web"], issuer=okta.issuer)
+        pending = login.begin(listen=False, timeout=30)
+        state = dict(parse_qsl(urlsplit(pending.url).query))["state"]
+        with pytest.raises(LoginError, match="not a redirect to this gateway's redirect URI"):
+            pending.complete(f"https://attacker.example/callback?code=x&state={state}")
+        user = okta.users[0]
+        tokens = pending.complete(sign_in(pending.url, user.login, user.password))  # still waiting: it works
+        assert tokens.access_token
+    finally:
+        calculator.stop()

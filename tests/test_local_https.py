@@ -20,7 +20,8 @@ from okta_jwt_verifier.exceptions import JWTInvalidConfigException
 
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
-from helpers.local_tls import TRUST_VARIABLES, local_ca
+from helpers.local_tls import TRUST_VARIABLES, UnsafeCAFileError, local_ca, read_ca_file
+from helpers.settings import ConfigurationError, load_settings
 from helpers.tokens import fetch_token_with_curl
 from helpers.user_login import UserLogin, sign_in_with_password
 from helpers.verification import Protection
@@ -105,7 +106,8 @@ def test_the_command_line_server_removes_its_ca_key_when_killed(tmp_path):
     import sys
     import time
 
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("XDG_RUNTIME_DIR", None)
     process = subprocess.Popen([sys.executable, "-m", "helpers.local_okta", "--port", "0"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env)
     try:
@@ -125,3 +127,55 @@ def test_the_command_line_server_removes_its_ca_key_when_killed(tmp_path):
     while os.path.exists(ca_file) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(os.path.dirname(ca_file))
+
+
+def test_private_folders_live_where_no_other_user_can_write():
+    # Not straight in the shared /tmp: a removed folder there could be recreated by another user
+    # and a stale OAUTH_CA_FILE (or a child's SSL_CERT_FILE) would then name their CA.
+    parent = local_ca().directory.parent
+    info = parent.stat()
+    assert info.st_uid == os.getuid() and not info.st_mode & 0o077, parent
+    assert (local_ca().directory.stat().st_mode & 0o777) == 0o700
+
+
+def good_ca_file(folder):
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / "ca.pem"
+    path.write_bytes(local_ca().ca_path.read_bytes())
+    path.chmod(0o644)
+    return path
+
+
+def test_a_ca_file_only_this_user_can_write_is_read(tmp_path):
+    assert b"BEGIN CERTIFICATE" in read_ca_file(good_ca_file(tmp_path / "mine"))
+
+
+def test_a_ca_file_other_users_could_have_written_is_refused(tmp_path, monkeypatch):
+    writable = good_ca_file(tmp_path / "a")
+    writable.chmod(0o666)
+    with pytest.raises(UnsafeCAFileError, match="file can be written by other users"):
+        read_ca_file(writable)
+    shared_folder = good_ca_file(tmp_path / "b")
+    shared_folder.parent.chmod(0o777)  # world-writable and not sticky: the file can be swapped
+    with pytest.raises(UnsafeCAFileError, match="folder can be written by other users"):
+        read_ca_file(shared_folder)
+    link = tmp_path / "link.pem"
+    link.symlink_to(good_ca_file(tmp_path / "c"))
+    with pytest.raises(UnsafeCAFileError, match="symbolic link is refused"):
+        read_ca_file(link)
+    foreign = good_ca_file(tmp_path / "d")
+    if os.getuid() == 0:
+        os.chown(foreign, 4242, -1)  # a file another user made
+    else:
+        monkeypatch.setattr(os, "getuid", lambda: os.stat(foreign).st_uid + 4242)  # as another user sees it
+    with pytest.raises(UnsafeCAFileError, match="belongs to another user"):
+        read_ca_file(foreign)
+
+
+def test_oauth_ca_file_that_another_user_could_have_written_stops_the_settings(tmp_path):
+    path = good_ca_file(tmp_path / "stale")
+    path.chmod(0o666)
+    environ = {"OAUTH_ISSUER": "https://dev-1.okta.com/oauth2/default", "OAUTH_AUDIENCE": "api://default",
+               "OAUTH_CA_FILE": str(path)}
+    with pytest.raises(ConfigurationError, match="OAUTH_CA_FILE: The CA file .* is not trusted"):
+        load_settings(environ=environ, env_file="")

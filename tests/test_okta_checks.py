@@ -229,6 +229,7 @@ def test_silent_server_times_out_quickly():
 
 class _Canned(http.server.BaseHTTPRequestHandler):
     bodies: dict[str, tuple[str, bytes]] = {}
+    redirect_posts_to: str | None = None
 
     def do_GET(self):  # noqa: N802
         content_type, body = self.bodies.get(self.path.split("?")[0], ("text/plain", b"nope"))
@@ -239,6 +240,12 @@ class _Canned(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self):  # noqa: N802 - a token endpoint that answers an opaque (non-JWT) token
+        if self.redirect_posts_to:
+            self.send_response(307)
+            self.send_header("Location", self.redirect_posts_to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b'{"access_token": "opaque-token", "token_type": "Bearer", "expires_in": 3600}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -368,3 +375,41 @@ def test_python_dash_m_runs_in_a_fresh_process():
     assert result.returncode == 1
     assert "Sign-in redirect URIs" in result.stdout and "Fix the first failure (Redirect URI is registered)" in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("where", ["http", "other-host", "redirect"])
+def test_the_client_secret_goes_only_to_the_issuers_https_host(canned, where):
+    # Security review: the checks POSTed the service app's secret to whatever token_endpoint the
+    # metadata named (plain http included) and followed redirects.
+    received = []
+
+    class Catcher(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    catcher = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Catcher)
+    threading.Thread(target=catcher.serve_forever, daemon=True).start()
+    issuer = f"{canned}/oauth2/default"
+    token_endpoint = {"http": f"http://127.0.0.1:{catcher.server_address[1]}/token",
+                      "other-host": f"https://localhost:{canned.rsplit(':', 1)[1]}/oauth2/default/v1/token",
+                      "redirect": f"{issuer}/v1/token"}[where]
+    metadata = {"issuer": issuer, "token_endpoint": token_endpoint, "authorization_endpoint": f"{issuer}/v1/authorize",
+                "jwks_uri": f"{issuer}/v1/keys", "grant_types_supported": ["client_credentials"]}
+    _Canned.bodies = {"/oauth2/default/.well-known/oauth-authorization-server": ("application/json", json.dumps(metadata).encode())}
+    if where == "redirect":
+        _Canned.redirect_posts_to = f"http://127.0.0.1:{catcher.server_address[1]}/token"
+    try:
+        report = run_checks(okta_settings(issuer), timeout=1)
+    finally:
+        _Canned.redirect_posts_to = None
+        catcher.shutdown()
+        catcher.server_close()
+    assert received == []
+    assert report["token:calculator.add"].failed
+    if where != "redirect":
+        assert "no client secret is sent there" in report["token:calculator.add"].seen

@@ -381,6 +381,32 @@ def test_13_password_guessing_locks_the_user_out():
         local.stop()
 
 
+def test_13_the_password_grant_shares_the_lockout_and_answers_json():
+    # Security review: the password grant checked passwords without the lockout, and answered the
+    # right password with a 500 (no auth_time), which told a guesser when a guess was right.
+    tenant = default_tenant()
+    tenant.apps.append(App(label="legacy", name="Legacy app", client_id="0oa1calclegacy000001",
+                           grant_types=("password",), assigned_users=USERS))
+    tenant.server("default").policies[0].assigned_to += ("legacy",)
+    tenant.server("default").policies[0].rules[0].grant_types += ("password",)
+    local = start_local_okta(tenant=tenant, name="test-okta-fidelity-password-grant")
+    try:
+        user = local.users[1]
+
+        def password_grant(password):
+            return requests.post(local.token_endpoint, auth=basic(local, "legacy"), timeout=10, data={
+                "grant_type": "password", "username": user.login, "password": password, "scope": "openid"})
+
+        first = password_grant(user.password)
+        assert first.status_code == 200 and "access_token" in first.json()
+        for _ in range(local.tenant.lockout_attempts):
+            assert password_grant("a-guess").json()["error"] == "invalid_grant"
+        locked = password_grant(user.password)  # locked out: the right password no longer helps
+        assert locked.status_code == 400 and locked.json()["error"] == "invalid_grant"
+    finally:
+        local.stop()
+
+
 def test_13_a_client_cannot_introspect_another_clients_refresh_token(okta, ada):
     tokens = signed_in(okta, ada)
     assert introspect(okta, tokens["refresh_token"])["active"] is True

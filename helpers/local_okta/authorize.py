@@ -24,7 +24,6 @@ follows from Okta:
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 import time
@@ -125,7 +124,7 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
         if form.get("step") == "sign_in":
             username = str(form.get("username", ""))
             user = state.tenant.user(username)
-            if user is None or not _password_accepted(state, user, str(form.get("password", ""))):
+            if user is None or not state.password_accepted(user, str(form.get("password", ""))):
                 return page(pages.sign_in_page(action=action, transaction=transaction_id, app_name=app.name,
                                                username=username, error="Unable to sign in"))
             tx["login"], tx["auth_time"] = user.login, now()
@@ -171,19 +170,6 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
         return RedirectResponse(location, status_code=302)
 
     return authorize
-
-
-def _password_accepted(state: OktaState, user, password: str) -> bool:
-    """The password check with Okta's lockout: after ``lockout_attempts`` failures in a row the
-    user is locked out (the right password no longer helps); a success resets the count."""
-    with state.lock:
-        if state.failed_sign_ins[user.login] >= state.tenant.lockout_attempts:
-            return False
-        if hmac.compare_digest(password.encode(), user.password.encode()):
-            state.failed_sign_ins.pop(user.login, None)
-            return True
-        state.failed_sign_ins[user.login] += 1
-        return False
 
 
 def _query_pairs(location: str) -> list[tuple[str, str]]:

@@ -150,8 +150,8 @@ _SCENARIO_LIST = [
              "Set OAUTH_ISSUER to the custom authorization server's Issuer URI (ends in /oauth2/default).",
              check="issuer", settings="issuer"),
     Scenario("audience_mismatch",
-             "OAUTH_AUDIENCE in .env (api://default, the default server's out-of-the-box audience) differs from the "
-             "authorization server's audience.",
+             "OAUTH_AUDIENCE in .env is api://default (the default server's out-of-the-box audience), but the "
+             "authorization server's Audience was changed.",
              "Tokens are issued, but the calculator refuses every one: its aud is not the audience it expects.",
              "Copy the Audience shown on Security > API > Authorization Servers > (your server) into OAUTH_AUDIENCE.",
              check="token_claims", settings="audience"),
@@ -195,7 +195,7 @@ _SCENARIO_LIST = [
              "types: [authorization_code].\"",
              "Create an API Services app, or enable Client Credentials under the app's General Settings > Grant type.",
              check="token:calculator.add", tenant=_app_without_client_credentials),
-    Scenario("wrong_client_secret", "The client secret in .env is stale (it was regenerated in Okta).",
+    Scenario("wrong_client_secret", "The client secrets in .env are stale (they were regenerated in Okta).",
              "401 invalid_client \"The client secret supplied for a confidential client is invalid.\"",
              "Copy the current secret from the app's General tab into .env.",
              check="token:calculator.add", tenant=_wrong_client_secret),

@@ -17,6 +17,7 @@ a path segment, so ``/oauth2/{id}/...`` can never reach it).
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import Counter
@@ -140,6 +141,19 @@ class OktaState:
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
         self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted
         self.lock = threading.Lock()
+
+    def password_accepted(self, user, password: str) -> bool:
+        """The password check with Okta's lockout, for the sign-in page and the password grant alike:
+        after ``lockout_attempts`` failures in a row the user is locked out (the right password no
+        longer helps); a success resets the count."""
+        with self.lock:
+            if self.failed_sign_ins[user.login] >= self.tenant.lockout_attempts:
+                return False
+            if hmac.compare_digest(password.encode(), user.password.encode()):
+                self.failed_sign_ins.pop(user.login, None)
+                return True
+            self.failed_sign_ins[user.login] += 1
+            return False
 
     # -- scenario ------------------------------------------------------------------------
 

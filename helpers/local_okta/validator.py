@@ -23,7 +23,7 @@ from oauthlib.oauth2 import RequestValidator
 from . import errors
 from .lifecycle import TokenLifecycle
 from .policy import evaluate_policy
-from .state import CODE_LIFETIME, ORG_SERVER, CodeRecord, OktaState
+from .state import CODE_LIFETIME, ORG_SERVER, CodeRecord, OktaState, now
 from .tenant import OIDC_SCOPES, App, AuthorizationServer, PolicyRule
 
 __all__ = ["OktaRequestValidator"]
@@ -166,9 +166,10 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         if "password" not in client.grant_types:
             raise errors.unauthorized_grant(client.grant_types, request)
         user = self.state.tenant.user(username or "")
-        if user is None or not hmac.compare_digest((password or "").encode(), user.password.encode()):
+        if user is None or not self.state.password_accepted(user, password or ""):  # with the lockout
             raise errors.invalid_grant("The credentials provided were invalid.", request)  # invalid_password_credentials
         request.user = request.okta_user = user
+        request.okta_auth_time = now()
         return True
 
     def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:

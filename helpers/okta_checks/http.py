@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.settings import Settings
+from helpers.urls import is_https, is_unambiguous
 
 from . import diagnosis as fixes
 from .results import CheckResult, Status
@@ -55,6 +56,16 @@ class Run:
 
     # -- HTTP ----------------------------------------------------------------------------
 
+    def credential_url(self, url: Any, what: str) -> str:
+        """``url`` if a secret may be sent there: https on the issuer's own host, read unambiguously."""
+        issuer = urlsplit(self.settings.issuer or "")
+        target = urlsplit(url) if isinstance(url, str) else None
+        if (target is None or not is_https(url) or not is_unambiguous(url)
+                or (target.scheme.lower(), target.netloc.lower()) != (issuer.scheme.lower(), issuer.netloc.lower())):
+            raise Problem(f"the metadata's {what} {url!r} is not https on the issuer's host, so no client secret "
+                          "is sent there; Okta's endpoints all are: check OAUTH_ISSUER")
+        return url
+
     def get_json(self, url: str, what: str) -> dict[str, Any]:
         response = self.request("GET", url, what, headers={"Accept": "application/json"})
         if response.status_code == 404:
@@ -64,6 +75,9 @@ class Run:
         return json_object(response, f"{what} at {url}")
 
     def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        """One request; a redirect is an answer, never followed (Okta's endpoints answer directly,
+        and a redirect could take the request, or the next one's credentials, elsewhere)."""
+        kwargs.setdefault("allow_redirects", False)
         try:
             return self.http.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout:

@@ -32,7 +32,8 @@ _QUIET.propagate = False
 def request_token(run: Run, client, scope: str):
     """One client-credentials request for ``scope``: the HTTP response and its parsed body."""
     response = run.request(
-        "POST", run.metadata["token_endpoint"], "token endpoint", auth=(client.client_id, client.client_secret),
+        "POST", run.credential_url(run.metadata.get("token_endpoint"), "token endpoint"), "token endpoint",
+        auth=(client.client_id, client.client_secret),
         data={"grant_type": "client_credentials", "scope": scope}, headers={"Accept": "application/json"},
     )
     return response, json_or_none(response)

@@ -87,6 +87,8 @@ def check_sign_in(run: Run):
         return Status.WARN, "CLIENT_ID is not set, so nobody can sign in", fixes.WEB_CLIENT_ID_FIX
     if run.sign_in is None:
         return Status.WARN, "a person must sign in: notebook 06 does it with your browser", fixes.SIGN_IN_YOURSELF
+    for endpoint in ("authorization_endpoint", "token_endpoint"):  # the web app's secret and a user go there
+        run.credential_url(run.metadata.get(endpoint), endpoint.replace("_", " "))
     discovered = Discovered(resource=run.settings.audience or "", issuer=run.settings.issuer, metadata=run.metadata)
     try:
         login = UserLogin("https://calculator.invalid/mcp", web, issuer=run.settings.issuer, discovered=discovered,

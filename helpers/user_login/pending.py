@@ -130,6 +130,7 @@ class PendingSignIn:
                     "a forged redirect (CSRF) or a link from an older sign-in, so nothing was "
                     "exchanged, and the sign-in this gateway started is still waiting."
                 )
+            redirect_for_oauthlib(redirect_url, self.redirect_uri)  # another address spends nothing
             self._used = True
             state, verifier = self._state, self._code_verifier
             self._state = self._code_verifier = None  # single use, whatever happens next
