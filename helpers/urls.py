@@ -66,27 +66,26 @@ def is_unambiguous(url: str) -> bool:
 def is_secure_or_loopback(url: str) -> bool:
     """Whether credentials may be sent to ``url``: ``https://`` with a host, or ``http://`` to loopback,
     written so that every parser reads the same host (:func:`is_unambiguous`)."""
-    if not is_unambiguous(url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    parts = _unambiguous_parts(url)
+    if parts is None:
         return False
     scheme = parts.scheme.lower()
-    if scheme == "https":
-        return bool(parts.hostname)
-    return scheme == "http" and is_loopback_host(parts.hostname)
+    return (scheme == "https" and bool(parts.hostname)) or (scheme == "http" and is_loopback_host(parts.hostname))
 
 
 def is_https(url: str) -> bool:
     """Whether ``url`` is ``https://`` with a host, written so that every parser reads the same host."""
+    parts = _unambiguous_parts(url)
+    return parts is not None and parts.scheme.lower() == "https" and bool(parts.hostname)
+
+
+def _unambiguous_parts(url: str):
     if not is_unambiguous(url):
-        return False
+        return None
     try:
-        parts = urlsplit(url)
+        return urlsplit(url)
     except ValueError:
-        return False
-    return parts.scheme.lower() == "https" and bool(parts.hostname)
+        return None
 
 
 def canonical_url(url: str) -> str:

@@ -198,12 +198,17 @@ def test_a_refused_step_up_is_shared_too():
     assert len(calls) == 2
 
 
+def mcp_server_naming(issuer: str, name: str):
+    """A stand-in MCP server that only publishes metadata naming ``issuer``."""
+    return background.start(Starlette(routes=[Route(
+        "/.well-known/oauth-protected-resource/mcp",
+        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [issuer]}),
+    )]), name=name)
+
+
 @pytest.mark.anyio
 async def test_concurrent_tool_calls_show_the_user_one_sign_in(okta):
-    calculator = background.start(Starlette(routes=[Route(
-        "/.well-known/oauth-protected-resource/mcp",
-        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [okta.issuer]}),
-    )]), name="test-review-stepup-mcp")
+    calculator = mcp_server_naming(okta.issuer, "test-review-stepup-mcp")
     try:
         login = UserLogin(calculator.url + "/mcp", okta.clients["web"], issuer=okta.issuer)
         prompts = []
@@ -277,10 +282,7 @@ def test_a_success_answer_that_is_not_json_is_not_quoted():
 async def test_a_pasted_address_that_is_not_the_redirect_uri_spends_nothing(okta):
     # Security review: an address with the right state but another host marked the sign-in used
     # before the address was checked, so a wrong paste (or a planted link) ended the sign-in.
-    calculator = background.start(Starlette(routes=[Route(
-        "/.well-known/oauth-protected-resource/mcp",
-        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [okta.issuer]}),
-    )]), name="test-review-paste-mcp")
+    calculator = mcp_server_naming(okta.issuer, "test-review-paste-mcp")
     try:
         login = UserLogin(calculator.url + "/mcp", okta.clients["web"], issuer=okta.issuer)
         pending = login.begin(listen=False, timeout=30)
