@@ -55,7 +55,7 @@ def sync_playwright():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the browser test needs the playwright package: pip install -r requirements.txt")
+        pytest.skip("the browser test needs the playwright package: pip install -r requirements-dev.txt")
     if chromium_path() is None:
         pytest.skip(
             "the browser test needs Chromium at /usr/bin/chromium (Debian/Ubuntu: "
