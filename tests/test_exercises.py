@@ -1,0 +1,58 @@
+"""The exercises' feedback: a message and a hint instead of a traceback, and the checkpoint's memory."""
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from helpers import exercises
+from helpers.exercises import ExerciseFeedback, check_prediction, check_that, require_answer, require_done
+
+
+def test_an_unanswered_exercise_says_which_name_to_fill_in():
+    with pytest.raises(ExerciseFeedback, match=r"`status` is still `\.\.\.`"):
+        require_answer("Exercise 3.1", "status", ...)
+    with pytest.raises(ExerciseFeedback):
+        require_answer("Exercise 3.1", "pair", (401, ...))
+    with pytest.raises(ExerciseFeedback):
+        require_answer("Exercise 3.1", "answers", {"add": ...})
+    assert require_answer("Exercise 3.1", "status", 401) == 401
+
+
+def test_a_wrong_prediction_names_both_values_and_explains(capsys):
+    with pytest.raises(ExerciseFeedback) as caught:
+        check_prediction("Exercise 3.2", 200, 401, explanation="the token expired beyond the leeway")
+    assert caught.value.problem == "you predicted 200, but it was 401."
+    assert caught.value._render_traceback_() == [
+        "✋ Exercise 3.2: you predicted 200, but it was 401.",
+        "   hint: the token expired beyond the leeway",
+    ]
+    check_prediction("Exercise 3.2", 401, 401, explanation="beyond the leeway")
+    assert "✅ Exercise 3.2: 401, as you predicted. beyond the leeway" in capsys.readouterr().out
+
+
+def test_the_checkpoint_names_the_exercises_not_done(monkeypatch):
+    monkeypatch.setattr(exercises, "_done", set())
+    check_that("Exercise 1.1", True, problem="-", hint="-", success="multiply works")
+    with pytest.raises(ExerciseFeedback, match="not done yet: Exercise 1.2.") as caught:
+        require_done("Exercise 1.1", "Exercise 1.2")
+    assert caught.value.exercise == "Checkpoint"
+    with pytest.raises(ExerciseFeedback, match="no multiply tool"):
+        check_that("Exercise 1.2", False, problem="no multiply tool", hint="add @mcp.tool", success="-")
+    check_that("Exercise 1.2", True, problem="-", hint="-", success="ok")
+    require_done("Exercise 1.1", "Exercise 1.2")
+
+
+def test_a_kernel_shows_the_feedback_without_a_traceback():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from helpers.exercises import check_prediction\n"
+        "check_prediction('Exercise 9.9', ..., 401, explanation='x')"
+    )])
+    with pytest.raises(CellExecutionError):
+        NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    error = notebook.cells[0].outputs[-1]
+    assert error.output_type == "error"
+    assert error.traceback == [
+        "✋ Exercise 9.9: `prediction` is still `...`.",
+        "   hint: replace the `...` in the exercise cell above with your answer, run that cell, then this one.",
+    ]
