@@ -14,6 +14,10 @@ One place reads the process environment and ``.env`` (environment variables win 
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
                               local server run by another process prints its own)
+``OAUTH_REDIRECT_URI``        optional: the web app's sign-in redirect URI this gateway listens
+                              on (default ``http://127.0.0.1:8765/callback``); Okta compares it
+                              exactly, port included, so each learner on a shared host registers
+                              their own port. The local server takes any loopback port instead.
 ============================  ===========================================================
 
 With none of the ``OAUTH_*`` variables set, the tutorial uses its local Okta-compatible
@@ -30,15 +34,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
-from helpers.urls import is_https
+from helpers.urls import is_https, is_secure_or_loopback
 
-__all__ = ["ConfigurationError", "ClientCredentials", "Settings", "load_settings"]
+__all__ = [
+    "ConfigurationError", "ClientCredentials", "Settings", "load_settings",
+    "REGISTERED_REDIRECT_URI", "ANY_PORT_REDIRECT_URI",
+]
 
 OAUTH_VARIABLES = ("OAUTH_ISSUER", "OAUTH_AUDIENCE", "OAUTH_JWKS_URI")
 MODE_VARIABLE = "TUTORIAL_AUTH_SERVER"
+#: The sign-in redirect URI notebook 02 registers on the web app in Okta (OAUTH_REDIRECT_URI's default).
+REGISTERED_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+#: Port 0: a free port per sign-in (RFC 8252, 7.3), for the local server, which accepts any loopback port.
+ANY_PORT_REDIRECT_URI = "http://127.0.0.1:0/callback"
 _PLACEHOLDER_MARKS = ("{", "}", "<", ">", "your-", "yourOktaDomain", "changeme")
 
 
@@ -74,6 +86,9 @@ class Settings:
     send_resource_parameter: bool = False
     #: a CA certificate file to trust besides the public roots (OAUTH_CA_FILE), or None
     ca_file: str | None = None
+    #: where the gateway of notebook 06 receives the sign-in redirect (OAUTH_REDIRECT_URI); port 0
+    #: (the local server) means a free port for each sign-in
+    redirect_uri: str = ANY_PORT_REDIRECT_URI
 
     @property
     def uses_local_server(self) -> bool:
@@ -95,7 +110,7 @@ class Settings:
                 "CLIENT_ID is not set (or still a placeholder): notebook 06 signs a user in through a web "
                 "app. Create one in Okta (Applications > Create App Integration > OIDC - OpenID Connect > "
                 "Web Application; grant types Authorization Code and Refresh Token; sign-in redirect URI "
-                "http://127.0.0.1:8765/callback; assign yourself), then copy its Client ID and Client "
+                f"{self.redirect_uri}; assign yourself), then copy its Client ID and Client "
                 "secret into CLIENT_ID and CLIENT_SECRET in .env. Notebook 02 lists every setting."
             )
         return self.web_client
@@ -166,6 +181,7 @@ def load_settings(
     jwks_uri = get("OAUTH_JWKS_URI")
     if jwks_uri:
         _check_url("OAUTH_JWKS_URI", jwks_uri)
+    redirect_uri = _redirect_uri(get("OAUTH_REDIRECT_URI") or REGISTERED_REDIRECT_URI)
     return Settings(
         mode="okta",
         issuer=issuer,
@@ -177,6 +193,23 @@ def load_settings(
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,
+        redirect_uri=redirect_uri,
+    )
+
+
+def _redirect_uri(value: str) -> str:
+    """OAUTH_REDIRECT_URI as registered in Okta: https://, or http:// to this machine with its port."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if is_https(value) or (is_secure_or_loopback(value) and port):
+        return value
+    raise ConfigurationError(
+        f"OAUTH_REDIRECT_URI={value!r} is not a redirect URI this gateway can use: give the web app's "
+        "Sign-in redirect URI exactly as registered in Okta, https://... or http://127.0.0.1:PORT/callback "
+        "(a port of your own on a shared host, e.g. http://127.0.0.1:8701/callback)."
     )
 
 

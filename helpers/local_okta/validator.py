@@ -23,6 +23,7 @@ from oauthlib.oauth2 import RequestValidator
 from . import errors
 from .lifecycle import TokenLifecycle
 from .policy import evaluate_policy
+from .redirects import is_registered_redirect_uri
 from .state import CODE_LIFETIME, ORG_SERVER, CodeRecord, OktaState, now
 from .tenant import OIDC_SCOPES, App, AuthorizationServer, PolicyRule
 
@@ -126,7 +127,7 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
         app = self._app(client_id)
-        return app is not None and redirect_uri in app.redirect_uris
+        return app is not None and is_registered_redirect_uri(redirect_uri, app.redirect_uris)
 
     def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
         return None  # Okta requires redirect_uri on every authorize request

@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), metavar="NAME",
                         help="local server only: switch on a misconfiguration first "
                         f"({', '.join(SCENARIOS)})")
-    parser.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI,
-                        help=f"the redirect URI your gateway uses (default: {DEFAULT_REDIRECT_URI})")
+    parser.add_argument("--redirect-uri", default=None,
+                        help="the redirect URI your gateway uses (default: OAUTH_REDIRECT_URI, "
+                        f"else {DEFAULT_REDIRECT_URI})")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"seconds to wait for each answer (default: {DEFAULT_TIMEOUT:g})")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import requests
 
 from helpers.local_okta.defaults import DEFAULT_REDIRECT_URIS
-from helpers.settings import Settings
+from helpers.settings import ANY_PORT_REDIRECT_URI, Settings
 
 from . import server_checks, token_checks, user_checks
 from .http import Problem, Run, network_fix
@@ -29,8 +29,8 @@ __all__ = ["DEFAULT_REDIRECT_URI", "DEFAULT_SCOPES", "DEFAULT_TIMEOUT", "REQUIRE
 
 #: The custom scopes the calculator's tools need.
 DEFAULT_SCOPES = ("calculator.add", "calculator.subtract")
-#: Where the gateway of notebook 06 receives the authorization code (the local tenant registers
-#: it for its web app). Pass ``redirect_uri=`` when your gateway uses another.
+#: Where the gateway of notebook 06 receives the authorization code when OAUTH_REDIRECT_URI does
+#: not say (the local tenant registers it for its web app). Pass ``redirect_uri=`` for another.
 DEFAULT_REDIRECT_URI = DEFAULT_REDIRECT_URIS[0]
 #: Seconds to wait for any one answer: a healthy Okta answers in well under a second.
 DEFAULT_TIMEOUT = 5.0
@@ -40,7 +40,7 @@ def run_checks(
     settings: Settings,
     *,
     scopes: Sequence[str] = DEFAULT_SCOPES,
-    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    redirect_uri: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     sign_in: Callable[[str], str] | None = None,
 ) -> CheckReport:
@@ -48,11 +48,14 @@ def run_checks(
 
     ``scopes``: the custom scopes a client-credentials token must be available for, one
     request per scope. ``redirect_uri``: the URI the gateway sends users back to (checked
-    against the web app, ``settings.web_client``). ``sign_in(authorize_url) -> redirect_url``:
+    against the web app, ``settings.web_client``; default: ``settings.redirect_uri``, or
+    :data:`DEFAULT_REDIRECT_URI` when that leaves the port to each sign-in). ``sign_in(authorize_url) -> redirect_url``:
     how a user signs in (the local server's test user; with a real tenant a person does it in
     notebook 06, and the check only says so). ``timeout``: seconds per request. Never raises
     for a network or configuration problem: that is a failed check.
     """
+    if redirect_uri is None:
+        redirect_uri = DEFAULT_REDIRECT_URI if settings.redirect_uri == ANY_PORT_REDIRECT_URI else settings.redirect_uri
     run = Run(settings, tuple(scopes), redirect_uri, timeout, requests.Session(), sign_in=sign_in)
     steps: list[tuple[str, str, Sequence[str], Callable[[Run], tuple]]] = [
         ("issuer", "Issuer is a custom authorization server", (), server_checks.check_issuer),

@@ -3,7 +3,7 @@
 The gateway's side of the flow the guide (linked in the README) describes::
 
     login = UserLogin(server.mcp_url, settings.require_web_client(), issuer=settings.issuer)
-    pending = login.begin()            # state + PKCE, a listener on http://127.0.0.1:8765/callback
+    pending = login.begin()            # state + PKCE, a listener on http://127.0.0.1:{free port}/callback
     print(pending.url)                 # the user opens it and signs in
     tokens = await pending.wait()      # the redirect arrived: code exchanged, tokens stored
 
@@ -39,13 +39,13 @@ from .errors import (
     StepUpError,
     login_error_in,
 )
-from .gateway import DEFAULT_REDIRECT_URI, USER_SCOPES, UserLogin
+from .gateway import USER_SCOPES, UserLogin
 from .pending import PendingSignIn
+from .remote import browser_elsewhere
 from .transport import is_loopback_http
 from .user_tokens import UserTokens
 
 __all__ = [
-    "DEFAULT_REDIRECT_URI",
     "USER_SCOPES",
     "AuthorizationCodeError",
     "AuthorizationError",
@@ -65,4 +65,5 @@ __all__ = [
     "is_loopback_http",
     "login_error_in",
     "sign_in_with_password",
+    "browser_elsewhere",
 ]

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..backoff import SharedBackoff
 from ..discovery import Discovered, discover
-from ..settings import ClientCredentials
+from ..settings import ANY_PORT_REDIRECT_URI, ClientCredentials
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
@@ -39,10 +39,7 @@ from .token_requests import refresh_tokens, revoke_refresh_token
 from .transport import check_endpoint, check_redirect_uri
 from .user_tokens import UserTokens
 
-__all__ = ["DEFAULT_REDIRECT_URI", "USER_SCOPES", "UserLogin"]
-
-#: The redirect URI the tutorial's web app registers (the local tenant registers it too).
-DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+__all__ = ["USER_SCOPES", "UserLogin"]
 
 #: Scopes about the user asked for on top of the MCP server's own; ``offline_access`` is what
 #: makes Okta issue a refresh token.
@@ -67,7 +64,10 @@ class UserLogin:
     audience from the authorization server and may reject ``resource``, so it is off unless
     the authorization server is known to accept it (``settings.send_resource_parameter``).
     An access token is refreshed once less than ``refresh_margin`` seconds (at most half its
-    lifetime) are left. ``clock`` is the gateway's clock (tests move it).
+    lifetime) are left. ``clock`` is the gateway's clock (tests move it). ``redirect_uri`` is
+    where the browser comes back: by default ``http://127.0.0.1:0/callback``, port 0 meaning a
+    free port for each sign-in (RFC 8252, 7.3; the local server accepts any loopback port); Okta
+    compares it exactly, so with a tenant pass the one registered (``settings.redirect_uri``).
     """
 
     def __init__(
@@ -76,7 +76,7 @@ class UserLogin:
         client: ClientCredentials,
         *,
         issuer: str,
-        redirect_uri: str = DEFAULT_REDIRECT_URI,
+        redirect_uri: str = ANY_PORT_REDIRECT_URI,
         scopes: Sequence[str] | None = None,
         send_resource: bool = False,
         refresh_margin: float = 30.0,

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from urllib.parse import urlsplit, urlunsplit
+
 from oauthlib.common import generate_token
 from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
@@ -31,7 +33,7 @@ from .errors import (
     StateMismatchError,
 )
 from .token_requests import exchange_code
-from .transport import carries_state, redirect_for_oauthlib
+from .transport import carries_state, fixed_redirect_uri, redirect_for_oauthlib
 from .user_tokens import UserTokens
 
 __all__ = ["PendingSignIn"]
@@ -55,13 +57,22 @@ class PendingSignIn:
         self.login = login  # the UserLogin that began it
         #: the scopes this sign-in asks for
         self.scopes: tuple[str, ...] = tuple(dict.fromkeys(scopes))
-        self.redirect_uri = login.redirect_uri
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._used = False
+        self._result: UserTokens | None = None
+        self._error: LoginError | None = None
+        self._stopper: threading.Thread | None = None
         self._client = WebApplicationClient(login.client.client_id)
         self._state: str | None = generate_token(43)
         self._code_verifier: str | None = self._client.create_code_verifier(64)
         challenge = self._client.create_code_challenge(self._code_verifier, "S256")
+        self._listener: background.BackgroundServer | None = None
+        self._listener_name = listener_name
+        #: where the browser is sent back: the gateway's redirect URI (port 0 becomes the listener's port)
+        self.redirect_uri: str = self._listen(login.redirect_uri) if listen else fixed_redirect_uri(login.redirect_uri)
         extra = {"resource": login.resource} if login.resource else {}
         #: the authorization URL: open it in a browser to sign in
         self.url: str = self._client.prepare_request_uri(
@@ -73,24 +84,24 @@ class PendingSignIn:
             code_challenge_method="S256",
             **extra,
         )
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._used = False
-        self._result: UserTokens | None = None
-        self._error: LoginError | None = None
-        self._listener: background.BackgroundServer | None = None
-        self._stopper: threading.Thread | None = None
         self._timer = threading.Timer(timeout, self._expire)
         self._timer.daemon = True
-        self._listener_name = listener_name
-        if listen:  # one listener per name (and port): a new sign-in replaces the waiting one
-            with PendingSignIn._active_lock:
-                previous = PendingSignIn._active.get(listener_name)
-                PendingSignIn._active[listener_name] = self
-            if previous is not None:
-                previous.cancel("a new sign-in was started")
-            self._listener = start_listener(self.redirect_uri, self._on_callback, name=listener_name)
         self._timer.start()
+
+    def _listen(self, redirect_uri: str) -> str:
+        """Start the listener; return the redirect URI it serves (port 0 becomes the port it got).
+
+        One listener per name: a new sign-in replaces the waiting one."""
+        with PendingSignIn._active_lock:
+            previous = PendingSignIn._active.get(self._listener_name)
+            PendingSignIn._active[self._listener_name] = self
+        if previous is not None:
+            previous.cancel("a new sign-in was started")
+        self._listener = start_listener(redirect_uri, self._on_callback, name=self._listener_name)
+        parts = urlsplit(redirect_uri)
+        if parts.port == 0:
+            return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{self._listener.port}"))
+        return redirect_uri
 
     # -- state ---------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from ..urls import is_https, is_loopback_host, is_secure_or_loopback
 from .errors import InsecureURLError, LoginError
 
-__all__ = ["carries_state", "check_endpoint", "check_redirect_uri", "is_loopback_http", "redirect_for_oauthlib"]
+__all__ = ["carries_state", "check_endpoint", "check_redirect_uri", "fixed_redirect_uri", "is_loopback_http", "redirect_for_oauthlib"]
 
 
 def is_loopback_http(url: str) -> bool:
@@ -72,3 +72,14 @@ def carries_state(redirect_url: str, expected: str | None) -> bool:
     except ValueError:
         return False
     return expected is not None and len(values) == 1 and hmac.compare_digest(values[0].encode(), expected.encode())
+
+
+def fixed_redirect_uri(redirect_uri: str) -> str:
+    """A redirect URI for a sign-in without a listener: it must name its port."""
+    if urlsplit(redirect_uri).port == 0:
+        raise LoginError(
+            f"The redirect URI {redirect_uri} has port 0 (a free port, chosen by the listener), but "
+            "this sign-in has no listener (listen=False). Give UserLogin the redirect URI registered "
+            "on the app (OAUTH_REDIRECT_URI), or let it listen."
+        )
+    return redirect_uri
