@@ -284,7 +284,8 @@ async def test_a_pasted_address_that_is_not_the_redirect_uri_spends_nothing(okta
     # before the address was checked, so a wrong paste (or a planted link) ended the sign-in.
     calculator = mcp_server_naming(okta.issuer, "test-review-paste-mcp")
     try:
-        login = UserLogin(calculator.url + "/mcp", okta.clients["web"], issuer=okta.issuer)
+        login = UserLogin(calculator.url + "/mcp", okta.clients["web"], issuer=okta.issuer,
+                          redirect_uri="http://127.0.0.1:8765/callback")  # registered; nothing listens
         pending = login.begin(listen=False, timeout=30)
         state = dict(parse_qsl(urlsplit(pending.url).query))["state"]
         with pytest.raises(LoginError, match="not a redirect to this gateway's redirect URI"):

@@ -37,6 +37,7 @@ from .transport import carries_state, fixed_redirect_uri, redirect_for_oauthlib
 from .user_tokens import UserTokens
 
 __all__ = ["PendingSignIn"]
+_handling = threading.local()  # .redirect: this thread is the listener's, answering the browser
 
 
 class PendingSignIn:
@@ -129,6 +130,7 @@ class PendingSignIn:
         otherwise ``state`` and verifier are spent, and the outcome is the tokens or
         :class:`ConsentDeniedError`, :class:`AuthorizationError` or :class:`AuthorizationCodeError`.
         """
+        redirect_url = redirect_url.strip()  # a pasted address often comes with spaces or a line break
         with self._lock:
             if self._used:
                 raise LoginError(
@@ -203,6 +205,7 @@ class PendingSignIn:
                 "Sign-in already finished",
                 "This sign-in has already been completed or has ended. Go back to the notebook.",
             )
+        _handling.redirect = True
         try:
             self.complete(f"{self.redirect_uri}?{query}")
         except StateMismatchError:
@@ -213,12 +216,18 @@ class PendingSignIn:
             )
         except LoginError as exc:
             return 400, result_page("Sign-in failed", f"{exc} You can close this tab.")
+        finally:
+            _handling.redirect = False
         return 200, result_page(
             "Signed in", "You are signed in to the calculator gateway. You can close this tab and go back to the notebook."
         )
 
     def _finish(self, *, result: UserTokens | None = None, error: LoginError | None = None) -> None:
         self._result, self._error = result, error
+        if not getattr(_handling, "redirect", False):  # a pasted address: no browser at the listener
+            self._stop_listener()
+            self._done.set()
+            return
         # Stop the listener from another thread: its own worker is still sending the page.
         self._stopper = threading.Thread(
             target=self._stop_listener, kwargs={"grace": 2.0}, name="user-login-listener-stop", daemon=True
@@ -253,16 +262,13 @@ class PendingSignIn:
         if waiting:
             self._result = None
             self._error = SignInTimeoutError(
-                f"The sign-in ended: {reason}. The listener on {self.redirect_uri} has been "
-                "stopped. Start a new sign-in with login.begin() and finish it in time. If your "
-                "browser runs on another machine than this notebook's kernel, it cannot reach "
-                "127.0.0.1 here: copy the address the browser ended on and call "
-                "pending.complete(address) instead."
+                f"The sign-in ended: {reason}. The listener on {self.redirect_uri} has stopped. Start "
+                "a new sign-in with login.begin() and finish it in time. A browser on another machine "
+                "cannot reach 127.0.0.1 here: pass the address it ended on to pending.complete()."
             )
             self._done.set()
         self._stop_listener()
 
-    # -- waiting -------------------------------------------------------------------------
 
     def wait_blocking(self, timeout: float | None = None) -> UserTokens:
         """Block until the sign-in is over; the tokens, or the sign-in's error."""
