@@ -136,7 +136,8 @@ def build_handouts(source: Path = DEFAULT_SOURCE, out: Path = DEFAULT_OUT) -> li
                 exercises=sum(1 for cell in edition.cells if cell.cell_type == "markdown" and "exercise" in _tags(cell)),
                 checks=sum(1 for cell in edition.cells if "check" in _tags(cell)),
             ))
-        (out / "README.md").write_text(README.format(folder=out.name), encoding="utf-8")
+        shown = out.resolve().relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else out.resolve()
+        (out / "README.md").write_text(README.format(folder=shown.as_posix()), encoding="utf-8")
     except OSError as error:
         raise HandoutError(f"cannot write the handouts into {out}: {error.strerror or error}") from None
     return built
