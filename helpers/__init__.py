@@ -17,6 +17,8 @@ logic is written (and tested) once. Data flows one way, top to bottom:
 - ``helpers.calculator``: the calculator MCP server (``python -m helpers.calculator``).
 - ``helpers.background``: run an ASGI app on 127.0.0.1 in a daemon thread.
 - ``helpers.display`` and ``helpers.bad_tokens``: what notebooks show.
+- ``helpers.exercises``: the exercises' feedback (what is wrong and a hint, no traceback).
+- ``helpers.handouts``: the learner edition of the notebooks (``python -m helpers.handouts``).
 """
 
 __all__ = ["__version__"]

@@ -1,7 +1,8 @@
 """Configuration: which authorization server the tutorial talks to, and with which clients.
 
 One place reads the process environment and ``.env`` (environment variables win over
-``.env``) using the original Okta guide's variable names:
+``.env``). ``OAUTH_ISSUER``, ``OAUTH_AUDIENCE`` and ``OAUTH_JWKS_URI`` are the names TrueFoundry's
+guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the others are this series' own:
 
 ============================  ===========================================================
 ``OAUTH_ISSUER``              the custom authorization server, ``https://{domain}/oauth2/{id}``

@@ -1,4 +1,4 @@
-"""Way one: a client-credentials token with the ``curl`` command, the way the guide shows it first.
+"""Way one: a client-credentials token with the ``curl`` command, the way TrueFoundry's guide shows it first.
 
 :func:`curl_command` builds the command, :meth:`CurlCommand.display` shows the safe form to type
 in a shell (the secret comes from environment variables through standard input, never on the

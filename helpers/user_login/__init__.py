@@ -1,6 +1,6 @@
 """A user signs in through an AI gateway: Authorization Code + PKCE, then refresh tokens.
 
-The gateway's side of the flow the guide (linked in the README) describes::
+The gateway's side of the flow TrueFoundry's guide (GUIDE_MAP.md) describes::
 
     login = UserLogin(server.mcp_url, settings.require_web_client(), issuer=settings.issuer)
     pending = login.begin()            # state + PKCE, a listener on http://127.0.0.1:{free port}/callback
