@@ -35,6 +35,8 @@ import asyncio
 
 import uvicorn
 
+from helpers.no_proxy import bypass_proxy_for_loopback
+
 __all__ = ["BackgroundServer", "ServerStartError", "start", "stop", "stop_all", "running"]
 
 LOOPBACK = "127.0.0.1"
@@ -107,6 +109,7 @@ def start(
     """
     if (app is None) == (app_for_url is None):
         raise TypeError("Pass either app or app_for_url.")
+    bypass_proxy_for_loopback()  # this machine's servers are never reached through a proxy
     with _lock:
         stop(name)
         sock = _bind_loopback(port, name)
