@@ -14,7 +14,9 @@ import threading
 from ..background import ServerStartError
 from . import SCENARIOS, start_local_okta
 
-DEFAULT_PORT = 8900
+#: Any free port: its secrets change on every start anyway, so a fixed port would buy nothing and
+#: two learners on one host would both want it. The issuer it prints names the port.
+DEFAULT_PORT = 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m helpers.local_okta",
         description="Run the local Okta-compatible authorization server on 127.0.0.1.",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 0: any free port, printed in the issuer)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="start with a misconfiguration switched on")
     args = parser.parse_args(argv)
     try:
