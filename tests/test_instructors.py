@@ -25,7 +25,7 @@ def test_the_workshop_plan_adds_up_to_three_hours():
 
 
 @pytest.mark.parametrize("words", [
-    "--allow-root", "already in use", "127.0.0.1", "BROWSER_ON_ANOTHER_MACHINE", "3.11", "placeholder",
+    "--allow-root", "Cannot listen for the redirect", "127.0.0.1", "TUTORIAL_BROWSER", "3.11", "placeholder",
     "clock", "not private", "OAUTH_REDIRECT_URI", "openid-connect-oidc-redirect-uri", "invalid_client",
     "Policy evaluation failed", "git checkout notebooks/", "python -m helpers.handouts", "require_done",
     "source_hidden", "# Solution (click to reveal). Running it replaces your answer.",
