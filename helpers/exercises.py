@@ -67,9 +67,24 @@ def done(exercise: str, message: str) -> None:
     print(f"✅ {exercise}: {message}")
 
 
+def _same_but_written_differently(predicted: Any, actual: Any) -> bool:
+    """True when only the types differ: '401' for 401, ("401", "200") for (401, 200)."""
+    if isinstance(predicted, (tuple, list)) and isinstance(actual, (tuple, list)):
+        return len(predicted) == len(actual) and any(type(p) is not type(a) for p, a in zip(predicted, actual)) and all(
+            p == a or _same_but_written_differently(p, a) for p, a in zip(predicted, actual)
+        )
+    return type(predicted) is not type(actual) and str(predicted).strip() == str(actual)
+
+
 def check_prediction(exercise: str, predicted: Any, actual: Any, *, explanation: str, name: str = "prediction") -> None:
     """Compare a learner's prediction with what really happened, and explain either way."""
     require_answer(exercise, name, predicted)
+    if predicted != actual and _same_but_written_differently(predicted, actual):
+        raise ExerciseFeedback(
+            exercise,
+            f"you predicted {predicted!r}: the right value, written as another type than {actual!r}.",
+            "write numbers without quotes (401, not '401'), as the exercise cell shows.",
+        )
     if predicted != actual:
         raise ExerciseFeedback(exercise, f"you predicted {predicted!r}, but it was {actual!r}.", explanation)
     done(exercise, f"{actual!r}, as you predicted. {explanation}")

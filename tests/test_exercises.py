@@ -31,6 +31,16 @@ def test_a_wrong_prediction_names_both_values_and_explains(capsys):
     assert "✅ Exercise 3.2: 401, as you predicted. beyond the leeway" in capsys.readouterr().out
 
 
+def test_a_number_written_as_a_string_is_called_what_it_is():
+    with pytest.raises(ExerciseFeedback, match=r"you predicted '200': the right value, written as another type than 200"):
+        check_prediction("Exercise 1.3", "200", 200, explanation="x")
+    with pytest.raises(ExerciseFeedback, match=r"the right value, written as another type") as caught:
+        check_prediction("Exercise 3.1", ("401", "200"), (401, 200), explanation="x")
+    assert "without quotes" in caught.value.hint
+    with pytest.raises(ExerciseFeedback, match=r"but it was \(401, 200\)"):  # a wrong value stays a wrong value
+        check_prediction("Exercise 3.1", ("200", "200"), (401, 200), explanation="x")
+
+
 def test_the_checkpoint_names_the_exercises_not_done(monkeypatch):
     monkeypatch.setattr(exercises, "_done", set())
     check_that("Exercise 1.1", True, problem="-", hint="-", success="multiply works")
