@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 
 from fastmcp.server.http import HostOriginGuardMiddleware
 from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -103,9 +104,7 @@ def build_app(state: OktaState) -> Starlette:
         if any(name in request.query_params for name in CREDENTIAL_PARAMETERS):  # client_credentials_in_query
             return _json_error(400, "invalid_request", errors.CREDENTIALS_IN_QUERY)
         body = (await request.body()).decode("utf-8", "replace")
-        headers, payload, status = oauth(server_id).create_token_response(
-            str(request.url), "POST", body, dict(request.headers)
-        )
+        headers, payload, status = _oauthlib_answer(oauth(server_id).create_token_response, request, body)
         grant_type = _form_value(body, "grant_type")
         payload, status = errors.translate_token_error(payload, status, grant_type)
         return _oauthlib_response(headers, payload, status)
@@ -115,7 +114,7 @@ def build_app(state: OktaState) -> Starlette:
         if request.method != "POST":
             return _method_not_allowed()
         body = (await request.body()).decode("utf-8", "replace")
-        headers, payload, status = create_response(str(request.url), "POST", body, dict(request.headers))
+        headers, payload, status = _oauthlib_answer(create_response, request, body)
         payload, status = errors.translate_token_error(payload, status, grant_type="(none)")
         return _oauthlib_response(headers, payload, status)
 
@@ -197,6 +196,16 @@ def _method_not_allowed() -> JSONResponse:
         status_code=405,
         headers={"Allow": "POST"},
     )
+
+
+def _oauthlib_answer(create_response, request: Request, body: str) -> tuple[dict, str | None, int]:
+    """oauthlib's answer to a POST. Okta reads these endpoints' parameters from the form body only
+    (credentials in the query are refused before this), so the query is not handed on; and an
+    error oauthlib raises instead of answering becomes its JSON answer, never a 500."""
+    try:
+        return create_response(str(request.url.replace(query="")), "POST", body, dict(request.headers))
+    except OAuth2Error as exc:
+        return dict(exc.headers), exc.json, exc.status_code
 
 
 def _oauthlib_response(headers: dict, payload: str | None, status: int) -> Response:
