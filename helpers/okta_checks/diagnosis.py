@@ -37,7 +37,8 @@ ADD_SCOPE_FIX = (
 )
 CLIENT_SECRET_FIX = (
     f"{SERVICE_APP} > General > Client Credentials: copy the Client ID into M2M_CLIENT_ID and the "
-    "current Client secret into M2M_CLIENT_SECRET (regenerating a secret makes the old one invalid)."
+    "current Client secret into M2M_CLIENT_SECRET (regenerating a secret makes the old one invalid), "
+    "and likewise READ_M2M_CLIENT_SECRET and CLIENT_SECRET for the read-only service and the web app."
 )
 APP_GRANT_FIX = (
     f"{SERVICE_APP} > General > General Settings > Edit > Grant type: check Client Credentials "
