@@ -33,9 +33,14 @@ def accepts_connections(port):
 
 @pytest.fixture(autouse=True)
 def no_servers_left():
+    """Stop the servers this module's tests start (all named ``t-...``), and only those: a
+    module-scoped server of another test module may be running in this process. Then their
+    threads must be gone, which a stop that only forgot the name would not achieve."""
     yield
-    background.stop_all()
-    assert background.running() == {}
+    for name in [name for name in list(background._registry) if name.startswith("t-")]:
+        background.stop(name)
+    left = [t.name for t in threading.enumerate() if t.name.startswith("helpers-server-t-") and t.is_alive()]
+    assert left == []
 
 
 def test_start_serves_on_loopback_with_a_free_port():
@@ -96,7 +101,7 @@ def test_port_taken_fails_fast_with_a_clear_error():
         started = time.monotonic()
         with pytest.raises(ServerStartError, match=f"port {port} .* already in use.*port=0"):
             background.start(make_app(), name="t-taken", port=port)
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 5  # not the 10 s startup deadline
     assert "t-taken" not in background.running()
 
 
@@ -179,7 +184,7 @@ def test_tls_stop_does_not_wait_for_idle_kept_alive_clients(caplog, idle_for):
         started = time.monotonic()
         background.stop("t-tls-idle")
         took = time.monotonic() - started
-    assert took < 1.0, f"stop took {took:.2f} s"
+    assert took < 1.9, f"stop took {took:.2f} s"  # the bug ran into the 2 s graceful timeout
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 

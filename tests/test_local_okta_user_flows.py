@@ -183,11 +183,11 @@ def test_no_id_token_without_openid(okta, ada):
 
 
 def test_id_token_never_passes_as_access_token(okta, ada):
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
+    from helpers.verification import OktaJWTVerifier
 
     code, verifier = get_code(okta, ada)
     body = exchange(okta, code, verifier).json()
-    verifier_ = JWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
+    verifier_ = OktaJWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
     assert asyncio.run(verifier_.verify_token(body["id_token"])) is None
     accepted = asyncio.run(verifier_.verify_token(body["access_token"]))
     assert accepted is not None and "calculator.subtract" in accepted.scopes

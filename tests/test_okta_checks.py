@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from loopback import reserve_port
 from helpers import local_okta
 from helpers.local_okta import SCENARIOS, start_local_okta
 from helpers.local_tls import local_ca, trust_local_ca
@@ -202,14 +203,9 @@ def test_malformed_issuer_fails_the_first_check(issuer, words):
     assert all(r.status is Status.SKIPPED for r in report.results[1:])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_issuer():
-    report = run_checks(okta_settings(f"https://127.0.0.1:{free_port()}/oauth2/default"), timeout=1)
+    with reserve_port() as nobody_listens:  # held, so no other process can start answering there
+        report = run_checks(okta_settings(f"https://127.0.0.1:{nobody_listens.port}/oauth2/default"), timeout=1)
     failure = report.first_failure
     assert failure.name == "metadata" and "could not connect" in failure.seen and "refused" in failure.seen
     assert "OAUTH_ISSUER" in failure.fix
@@ -222,7 +218,7 @@ def test_silent_server_times_out_quickly():
         port = silent.getsockname()[1]
         started = time.monotonic()
         report = run_checks(okta_settings(f"https://127.0.0.1:{port}/oauth2/default"), timeout=0.3)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # not requests' default wait (none), on a loaded machine too
     assert report.first_failure.name == "metadata"
     assert "did not answer within 0.3 s" in report["metadata"].seen
 
@@ -351,11 +347,13 @@ def test_cli_scenario_fails_without_printing_secrets(capsys, started):
 def test_cli_against_an_unreachable_tenant(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.delenv("TUTORIAL_AUTH_SERVER")
-    monkeypatch.setenv("OAUTH_ISSUER", f"https://127.0.0.1:{free_port()}/oauth2/default")
+    nobody_listens = reserve_port()  # held, so no other process can start answering there
+    monkeypatch.setenv("OAUTH_ISSUER", f"https://127.0.0.1:{nobody_listens.port}/oauth2/default")
     monkeypatch.setenv("OAUTH_AUDIENCE", "api://calculator")
     monkeypatch.setenv("M2M_CLIENT_ID", "0oa1service")
     monkeypatch.setenv("M2M_CLIENT_SECRET", SECRET)
-    assert main(["--timeout", "1"]) == 1
+    with nobody_listens:
+        assert main(["--timeout", "1"]) == 1
     out, err = capsys.readouterr()
     assert "could not connect" in out and SECRET not in out + err and "Traceback" not in out + err
 

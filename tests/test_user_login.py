@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -21,6 +20,7 @@ import pytest
 import requests
 from fastmcp import Client
 
+from loopback import reserve_port
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
 from helpers.local_okta.signin import sign_in
@@ -49,13 +49,10 @@ pytestmark = pytest.mark.anyio
 LISTENER = "test-user-login-callback"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-REDIRECT = f"http://127.0.0.1:{free_port()}/callback"
+#: The redirect URI's port, held for the whole run (a listener binds it once per sign-in):
+#: no other process can take it between two sign-ins (see tests/loopback.py).
+REDIRECT_PORT = reserve_port()
+REDIRECT = f"http://127.0.0.1:{REDIRECT_PORT.port}/callback"
 
 
 @pytest.fixture(scope="module")
