@@ -270,6 +270,11 @@ def _error_cases(okta):
         "unknown client": (_basic("0oaUnknownClient12345", "x"), cc, 401, "invalid_client",
                            "Invalid value for 'client_id' parameter."),
         "no credentials": ({}, cc, 401, "invalid_client", "No client credentials found."),
+        # the Basic header names one app, the body's client_id another: whose request is it?
+        "client_id in the body differs from Basic": (
+            _basic(write.client_id, write.client_secret), {**cc, "client_id": read.client_id}, 401, "invalid_client",
+            CLIENT_AUTH_FAILED,
+        ),
         "header and body credentials": (
             _basic(write.client_id, write.client_secret),
             {**cc, "client_id": write.client_id, "client_secret": write.client_secret},
@@ -349,7 +354,8 @@ def _error_cases(okta):
 
 
 ERROR_CASES = [
-    "wrong secret", "unknown client", "no credentials", "header and body credentials", "no grant_type",
+    "wrong secret", "unknown client", "no credentials", "client_id in the body differs from Basic",
+    "header and body credentials", "no grant_type",
     "unsupported grant_type", "grant not allowed for app", "scope not configured",
     "no scope and no default scopes", "openid with client credentials", "scope the rule does not allow",
     "invalid refresh token", "invalid authorization code",

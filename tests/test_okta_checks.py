@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+import jwt
 import pytest
 
 from loopback import reserve_port
@@ -411,3 +412,37 @@ def test_the_client_secret_goes_only_to_the_issuers_https_host(canned, where):
     assert report["token:calculator.add"].failed
     if where != "redirect":
         assert "no client secret is sent there" in report["token:calculator.add"].seen
+
+
+# -- the token-claims check, branch by branch (tokens are decoded, not verified: any key signs) -------
+
+
+def claims_check(**claims):
+    from helpers.okta_checks.http import Run
+    from helpers.okta_checks.token_checks import check_token_claims
+
+    settings = okta_settings("https://example.okta.com/oauth2/default")
+    good = {"iss": settings.issuer, "aud": settings.audience, "scp": ["calculator.add"]}
+    token = jwt.encode({**good, **claims}, "any-key-will-do-for-an-unverified-decode", algorithm="HS256")
+    run = Run(settings=settings, scopes=("calculator.add",), redirect_uri="", timeout=1, http=None,
+              tokens={"calculator.add": token})
+    return check_token_claims(run)
+
+
+def test_token_claims_pass_when_iss_aud_and_scp_are_right():
+    assert claims_check()[0] is Status.PASS
+    assert claims_check(aud=["https://calculator-mcp-server.example.com", "other"])[0] is Status.PASS
+
+
+@pytest.mark.parametrize("claims, seen, fix", [
+    ({"iss": "https://example.okta.com"}, "iss is 'https://example.okta.com', not OAUTH_ISSUER", "OAUTH_ISSUER"),
+    ({"aud": "api://default"}, "aud is 'api://default' but OAUTH_AUDIENCE is", "Audience"),
+    ({"scp": ["calculator.add", "calculator.subtract"]}, "scp is ['calculator.add', 'calculator.subtract'], not ['calculator.add']", "calculator.add"),
+    ({"scp": "calculator.add"}, "scp is 'calculator.add', not ['calculator.add']", "calculator.add"),
+    ({"scp": []}, "scp is [], not ['calculator.add']", "calculator.add"),
+], ids=["org issuer", "another audience", "a scope too many", "scp as a string", "no scope"])
+def test_token_claims_name_the_wrong_claim_and_its_fix(claims, seen, fix):
+    status, message, advice = claims_check(**claims)
+    assert status is Status.FAIL
+    assert seen in message and message.endswith(": the server would refuse every token")
+    assert fix in advice

@@ -69,22 +69,73 @@ def call_from_threads(function, calls=1000, threads=8):
 
 def test_many_threads_one_token_request_then_one_renewal_after_expiry(okta):
     okta.set_access_token_lifetime(2)
-    manager = manager_for(okta, renew_before=0.5)
+    clock = FakeClock()  # the manager's clock moves only when the test moves it: no race with the load
+    manager = fetching_manager(okta, renew_before=0.5, clock=clock)
 
     first = call_from_threads(manager.get_token)
     assert len(first) == 1000 and len(set(first)) == 1
     assert okta.request_counts["token"] == 1 and manager.token_requests == 1
+    assert manager.seconds_until_renewal() == 1.5  # expires_in 2, renewed 0.5 s before
 
-    time.sleep(max(0.0, manager.seconds_until_renewal()) + 0.05)
+    start = clock.now
+    clock.now = start + 1.49
+    assert set(call_from_threads(manager.get_token, calls=80)) == {first[0]}
+    clock.now = start + 1.5
     second = call_from_threads(manager.get_token)
     assert len(set(second)) == 1 and second[0] != first[0]
     assert okta.request_counts["token"] == 2 and manager.token_requests == 2
 
 
+class HeldFetch:
+    """A token fetch that waits, once started, until the test lets it finish, so that every
+    caller provably arrives while it is in flight. It gives up after 5 s: a caller that
+    blocks the event loop keeps the test from ever letting it finish, and fails the test."""
+
+    def __init__(self, okta):
+        self.okta, self.started, self.release = okta, threading.Event(), threading.Event()
+
+    def __call__(self, scopes):
+        self.started.set()
+        assert self.release.wait(5), "the fetch was never let go: the event loop was blocked"
+        return fetch_token_with_requests_oauthlib(self.okta.token_endpoint, self.okta.clients["write_service"], scopes)
+
+    async def started_async(self):
+        """Wait (on the event loop, without blocking it) until the fetch is in flight."""
+        deadline = time.monotonic() + 5
+        while not self.started.is_set():
+            assert time.monotonic() < deadline, "no fetch started"
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.anyio
+async def test_aget_token_keeps_the_event_loop_running_while_it_fetches(okta):
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
+    ticks = 0
+
+    async def ticker():  # runs only if aget_token left the loop free
+        nonlocal ticks
+        await fetch.started_async()
+        while ticks < 5:
+            ticks += 1
+            await asyncio.sleep(0.01)
+        fetch.release.set()
+
+    token, _ = await asyncio.gather(manager.aget_token(), ticker())
+    assert ticks == 5 and token == manager.current.access_token
+    assert okta.request_counts["token"] == 1
+
+
 @pytest.mark.anyio
 async def test_concurrent_async_callers_make_one_token_request(okta):
-    manager = manager_for(okta)
-    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
+    callers = [asyncio.ensure_future(manager.aget_token()) for _ in range(50)]
+    await fetch.started_async()
+    await asyncio.sleep(0.2)  # every caller has asked by now; the one fetch is still held
+    assert not any(caller.done() for caller in callers)
+    fetch.release.set()
+    tokens = await asyncio.gather(*callers)
     assert len(set(tokens)) == 1
     assert okta.request_counts["token"] == 1
     assert await manager.aget_token() == tokens[0] and okta.request_counts["token"] == 1
@@ -92,13 +143,18 @@ async def test_concurrent_async_callers_make_one_token_request(okta):
 
 @pytest.mark.anyio
 async def test_threads_and_async_callers_together_make_one_request(okta):
-    manager = manager_for(okta)
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
     thread_results = []
     thread = threading.Thread(target=lambda: thread_results.extend(manager.get_token() for _ in range(200)))
     thread.start()
-    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
-    thread.join()
-    assert set(tokens) == set(thread_results) and len(set(tokens)) == 1
+    await fetch.started_async()  # the thread's fetch is in flight: the async callers must wait for it
+    callers = [asyncio.ensure_future(manager.aget_token()) for _ in range(50)]
+    await asyncio.sleep(0.2)
+    fetch.release.set()
+    tokens = await asyncio.gather(*callers)
+    thread.join(10)
+    assert set(tokens) == set(thread_results) and len(set(tokens)) == 1 and len(thread_results) == 200
     assert okta.request_counts["token"] == 1
 
 
@@ -190,10 +246,18 @@ async def test_fastmcp_client_calls_tools_with_one_token(okta, calculator):
     assert okta.request_counts["token"] == 1
 
 
+def just_after_a_whole_second():
+    """Sleep until just after a whole second. The local server's ``exp`` is the whole second of
+    issue plus the lifetime, so a token requested right after this lives at least ``lifetime -
+    0.05`` s from here, wherever the second boundaries fall during the test."""
+    time.sleep(1.05 - time.time() % 1)
+
+
 @pytest.mark.anyio
 async def test_a_401_renews_once_and_retries(okta, calculator):
-    okta.set_access_token_lifetime(2)  # exp = whole second of issue + 2: it lives 1 to 2 s
+    okta.set_access_token_lifetime(3)
     manager = frozen_clock_manager(okta)  # it believes the token is fresh; the server does not
+    just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     statuses = []
 
     async def record(response):
@@ -224,9 +288,14 @@ def exception_chain(exc):
     return seen
 
 
-def frozen_clock_manager(okta):
+def fetching_manager(okta, **options):
+    """A manager fetching from the local server, built with ``options`` (a ``clock`` of the test's)."""
     client, url = okta.clients["write_service"], okta.token_endpoint
-    return TokenManager(lambda scopes: fetch_token_with_requests_oauthlib(url, client, scopes), SCOPES, clock=FakeClock())
+    return TokenManager(lambda scopes: fetch_token_with_requests_oauthlib(url, client, scopes), SCOPES, **options)
+
+
+def frozen_clock_manager(okta):
+    return fetching_manager(okta, clock=FakeClock())
 
 
 def _transport(url, auth, factory):
@@ -277,8 +346,9 @@ async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, c
 
 
 def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
-    okta.set_access_token_lifetime(2)  # lives 1 to 2 s: the first call is always in time
+    okta.set_access_token_lifetime(3)
     manager = frozen_clock_manager(okta)
+    just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     with httpx2.Client(auth=manager, headers=SSE) as http:
         assert http.post(calculator.mcp_url, json=body).status_code == 200
