@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from loopback import reserve_port
 from helpers import background
 from helpers.background import ServerStartError
 
@@ -76,11 +77,11 @@ def test_restart_twenty_times_under_one_name():
 
 
 def test_restart_on_a_fixed_port_reuses_it():
-    first = background.start(make_app("one"), name="t-fixed")
-    port = first.port
-    second = background.start(make_app("two"), name="t-fixed", port=port)
-    assert second.port == port
-    assert requests.get(second.url, timeout=5).text == "two"
+    with reserve_port() as reserved:  # no other process can take the port between the two starts
+        first = background.start(make_app("one"), name="t-fixed", port=reserved.port)
+        second = background.start(make_app("two"), name="t-fixed", port=reserved.port)
+        assert second.port == first.port == reserved.port and not first.is_running
+        assert requests.get(second.url, timeout=5).text == "two"
 
 
 def test_two_servers_at_once():
@@ -162,13 +163,13 @@ def test_interpreter_exit_stops_servers():
 
 
 def test_a_fixed_port_is_free_again_right_after_a_server_side_close():
-    first = background.start(make_app("one"), name="t-timewait")
-    port = first.port
-    with requests.Session() as session:  # a kept-alive connection the server will close
-        assert session.get(first.url, timeout=5).text == "one"
-        first.stop()
-    second = background.start(make_app("two"), name="t-timewait", port=port)
-    assert requests.get(second.url, timeout=5).text == "two"
+    with reserve_port() as reserved:  # no other process can take the port between the two starts
+        first = background.start(make_app("one"), name="t-timewait", port=reserved.port)
+        with requests.Session() as session:  # a kept-alive connection the server will close
+            assert session.get(first.url, timeout=5).text == "one"
+            first.stop()
+        second = background.start(make_app("two"), name="t-timewait", port=reserved.port)
+        assert requests.get(second.url, timeout=5).text == "two"
 
 
 @pytest.mark.parametrize("idle_for", [0, 5.5], ids=["idle", "past-keep-alive-timeout"])

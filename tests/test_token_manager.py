@@ -96,7 +96,9 @@ class HeldFetch:
 
     def __call__(self, scopes):
         self.started.set()
-        assert self.release.wait(5), "the fetch was never let go: the event loop was blocked"
+        if not self.release.wait(5):
+            self.release.set()  # callers after this one fail at once instead of 5 s each
+            raise AssertionError("the fetch was never let go: the event loop was blocked")
         return fetch_token_with_requests_oauthlib(self.okta.token_endpoint, self.okta.clients["write_service"], scopes)
 
     async def started_async(self):

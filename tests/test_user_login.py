@@ -311,7 +311,7 @@ async def test_timeout_stops_the_listener(login):
     started = time.monotonic()
     with pytest.raises(SignInTimeoutError, match=r"within 0.3 s.*pending.complete"):
         await pending.wait()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # 0.3 s, and room for a loaded machine
     assert not pending.is_listening and not listener_answers()
 
 
@@ -326,7 +326,7 @@ async def test_waiting_less_than_the_sign_in_timeout_cancels_it(login):
 
 async def test_unattended_timeout_stops_the_listener_without_a_waiter(login):
     pending = begin(login, timeout=0.2)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 10  # ends as soon as the listener stops; generous for a loaded machine
     while listener_answers() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pending.done and not listener_answers()
