@@ -512,3 +512,58 @@ async def test_a_zero_cache_size_remembers_nothing(issuer):
     verifier.cache_size = 0
     assert await verifier.verify_token(issuer.token()) is not None
     assert len(verifier._verified) == 0
+
+
+# --- the documented defaults and the cache's order, pinned (mutation testing found them unchecked) ---
+
+def test_the_defaults_are_the_documented_ones(issuer):
+    protection = issuer.protection()
+    assert (protection.leeway_seconds, protection.jwks_refresh_interval, protection.verify_timeout_seconds) == (30.0, 30.0, 3.0)
+    verifier = protection.verifier()
+    assert (verifier.leeway_seconds, verifier.verify_timeout_seconds, verifier.cache_size) == (30.0, 3.0, 4096)
+    assert verifier._jwks_refresh_interval == 30.0 and verifier.algorithm == "RS256"
+    direct = OktaJWTVerifier(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri=issuer.jwks_uri, base_url="https://mcp.example.com")
+    assert (direct.leeway_seconds, direct.verify_timeout_seconds, direct.cache_size, direct._jwks_refresh_interval) == (30.0, 3.0, 4096, 30.0)
+    assert str(direct.base_url).rstrip("/") == "https://mcp.example.com"
+
+
+async def test_the_default_leeway_is_30_seconds_for_iat(issuer, monkeypatch):
+    frozen = time.time()
+    monkeypatch.setattr(time, "time", lambda: frozen)  # our check reads time.time(); PyJWT's does not
+    verifier = issuer.protection().verifier()
+    base = int(frozen)
+    assert await verifier.verify_token(issuer.token(iat=frozen + 29.5, exp=base + 3600)) is not None
+    assert await verifier.verify_token(issuer.token(iat=frozen + 30.5, exp=base + 3600)) is None
+
+
+@pytest.mark.parametrize("value", ["", 42], ids=["empty", "not a string"])
+@pytest.mark.parametrize("name", ["issuer", "audience", "jwks_uri"])
+def test_verifier_refuses_an_empty_or_non_string_setting(name, value):
+    values = {"issuer": "https://x.okta.com/oauth2/default", "audience": AUDIENCE,
+              "jwks_uri": "https://x.okta.com/oauth2/default/v1/keys", name: value}
+    with pytest.raises(ConfigurationError, match=f"Token verification needs {name}; without it that check would be skipped"):
+        OktaJWTVerifier(**values)
+
+
+def test_a_plain_http_jwks_uri_in_the_configuration_is_refused_with_its_source():
+    with pytest.raises(ConfigurationError, match=r"^The configuration gives the JWKS URI 'http://x.example.com/keys', which is not https://"):
+        Protection(issuer="https://x.example.com/oauth2/default", audience=AUDIENCE, jwks_uri="http://x.example.com/keys")
+
+
+def test_metadata_names_the_resource(calculator):
+    metadata = requests.get(calculator.url + "/.well-known/oauth-protected-resource/mcp", timeout=5).json()
+    assert metadata["resource_name"] == "Calculator MCP server"
+
+
+async def test_the_cache_forgets_the_oldest_token_first(issuer):
+    verifier = issuer.protection().verifier()
+    verifier.cache_size = 2
+    tokens = [issuer.token() for _ in range(3)]
+    for token in tokens:
+        assert await verifier.verify_token(token) is not None
+    import hashlib
+
+    assert list(verifier._verified) == [hashlib.sha256(t.encode()).digest() for t in tokens[1:]]
+    verifier.cache_size = 1
+    assert await verifier.verify_token(issuer.token()) is not None
+    assert len(verifier._verified) == 1
