@@ -567,3 +567,11 @@ async def test_the_cache_forgets_the_oldest_token_first(issuer):
     verifier.cache_size = 1
     assert await verifier.verify_token(issuer.token()) is not None
     assert len(verifier._verified) == 1
+
+
+def test_resource_metadata_url_takes_a_base_url_with_or_without_a_trailing_slash(issuer):
+    protection = issuer.protection()
+    expected = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    assert protection.resource_metadata_url("https://mcp.example.com/", "/mcp") == expected
+    assert protection.resource_metadata_url("https://mcp.example.com", "/mcp") == expected
+    assert protection.issuer_metadata_url() == issuer.issuer + "/.well-known/oauth-authorization-server"
