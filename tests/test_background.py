@@ -190,15 +190,18 @@ def test_tls_stop_does_not_wait_for_idle_kept_alive_clients(caplog, idle_for):
 
 
 def test_tls_stop_lets_a_response_in_flight_finish():
+    handling = threading.Event()
+
     async def slow(request):
+        handling.set()
         await asyncio.sleep(0.5)
         return PlainTextResponse("x" * 200_000)
 
     server = background.start(Starlette(routes=[Route("/", slow)]), name="t-tls-busy", tls=True)
     answers = []
-    request = threading.Thread(target=lambda: answers.append(requests.get(server.url, timeout=5)))
+    request = threading.Thread(target=lambda: answers.append(requests.get(server.url, timeout=30)))
     request.start()
-    time.sleep(0.2)  # the request is being handled
+    assert handling.wait(30)  # the request is being handled (a fixed sleep lost this race under load)
     background.stop("t-tls-busy")
-    request.join(5)
+    request.join(30)
     assert answers and answers[0].status_code == 200 and len(answers[0].text) == 200_000

@@ -602,7 +602,7 @@ def test_command_line_runs_in_the_foreground_until_interrupted():
         assert response.status_code == 200
         assert claims_of(response.json()["access_token"])["aud"] == env["OAUTH_AUDIENCE"]
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=30) == 0  # its stop may take 10 s itself (graceful, then forced)
     finally:
         if process.poll() is None:
             process.kill()
