@@ -64,7 +64,7 @@ def recheck(module: str, names: list[str]) -> None:
     in mutants/ with the mutant switched on, and record "killed" or "survived"."""
     done = json.loads(RECHECKED.read_text()) if RECHECKED.exists() else {}
     for name in names:
-        if name in done:
+        if done.get(name) == "killed":  # a survivor is tried again: tests may have been added since
             continue
         env = {**os.environ, "MUTANT_UNDER_TEST": name, "PY_IGNORE_IMPORTMISMATCH": "1"}
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-o", "addopts=-p no:cacheprovider",

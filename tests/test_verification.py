@@ -533,6 +533,7 @@ async def test_the_default_leeway_is_30_seconds_for_iat(issuer, monkeypatch):
     verifier = issuer.protection().verifier()
     base = int(frozen)
     assert await verifier.verify_token(issuer.token(iat=frozen + 29.5, exp=base + 3600)) is not None
+    assert await verifier.verify_token(issuer.token(iat=frozen + 30, exp=base + 3600)) is not None  # the edge: still in
     assert await verifier.verify_token(issuer.token(iat=frozen + 30.5, exp=base + 3600)) is None
 
 
