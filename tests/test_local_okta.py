@@ -578,8 +578,8 @@ def test_env_block_lists_the_variables_in_order(okta):
 
 
 def test_command_line_runs_in_the_foreground_until_interrupted():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "helpers.local_okta", "--port", "0"],
+    process = subprocess.Popen(  # -X faulthandler: SIGABRT prints every thread's stack if it hangs
+        [sys.executable, "-X", "faulthandler", "-m", "helpers.local_okta", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -602,7 +602,11 @@ def test_command_line_runs_in_the_foreground_until_interrupted():
         assert response.status_code == 200
         assert claims_of(response.json()["access_token"])["aud"] == env["OAUTH_AUDIENCE"]
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0  # its stop may take 10 s itself (graceful, then forced)
+        try:
+            assert process.wait(timeout=30) == 0  # its stop may take 10 s itself (graceful, then forced)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            pytest.fail("Ctrl-C did not stop it within 30 s; its threads:\n" + process.communicate(timeout=10)[1][-6000:])
     finally:
         if process.poll() is None:
             process.kill()
