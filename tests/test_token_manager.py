@@ -12,7 +12,7 @@ from fastmcp import Client
 from helpers.calculator import start_calculator
 from helpers.local_okta import start_local_okta
 from helpers.tokens import (
-    TokenManager, TokenRejectedError, TokenRequestError, TokenResponse,
+    StepUpRefusedError, TokenManager, TokenRejectedError, TokenRequestError, TokenResponse,
     fetch_token_with_requests, fetch_token_with_requests_oauthlib,
 )
 from helpers.verification import Protection
@@ -316,7 +316,9 @@ async def test_a_second_401_is_a_clear_error(okta):
             async with Client(server.mcp_url, auth=manager) as client:
                 await client.list_tools()
         # at connect time fastmcp wraps it: "Client failed to connect: <our message>"
-        assert any(isinstance(e, TokenRejectedError) for e in exception_chain(info.value))
+        rejected = [e for e in exception_chain(info.value) if isinstance(e, TokenRejectedError)]
+        assert rejected and rejected[0].url == server.mcp_url
+        assert rejected[0].www_authenticate.startswith("Bearer ") and 'error="invalid_token"' in rejected[0].www_authenticate
         assert "rejected a freshly fetched access token too (HTTP 401" in str(info.value)
         assert 'error="invalid_token"' in str(info.value)
         assert okta.request_counts["token"] == 2  # the first token, and one renewal
@@ -359,3 +361,94 @@ def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
         response = http.post(calculator.mcp_url, json=body)
     assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
     assert "add" in response.text and okta.request_counts["token"] == 2
+
+
+# --- step-up and the async wrappers, on the manager's own clock (gaps mutation testing showed) ----
+
+class ScopedFetch:
+    """A fake token endpoint: grants what is asked, except the scopes in ``refused``; counts requests."""
+
+    def __init__(self, refused=(), error=None, expires_in=3600):
+        self.refused, self.error, self.expires_in, self.requests = set(refused), error, expires_in, []
+
+    def __call__(self, scopes):
+        self.requests.append(tuple(scopes))
+        if self.error is not None:
+            raise self.error
+        granted = [scope for scope in scopes if scope not in self.refused]
+        return TokenResponse(f"token-{len(self.requests)}", "Bearer", self.expires_in, " ".join(granted))
+
+
+def test_step_up_is_not_needed_when_the_token_already_has_the_scope():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    token = manager.get_token()
+    assert manager.step_up(["calculator.add"]) == token and len(fetch.requests) == 1
+
+
+def test_step_up_asks_for_the_union_and_keeps_it():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager.get_token()
+    stepped = manager.step_up(["calculator.subtract"])
+    assert fetch.requests[-1] == ("calculator.add", "calculator.subtract") and stepped == "token-2"
+    assert manager.scopes == ("calculator.add", "calculator.subtract")
+    assert manager.granted_scopes() == {"calculator.add", "calculator.subtract"}
+    assert manager.step_up(["calculator.subtract"]) == stepped and len(fetch.requests) == 2  # now cached
+
+
+def test_step_up_fetches_again_once_the_stepped_up_token_expired():
+    clock, fetch = FakeClock(), ScopedFetch(expires_in=100)
+    manager = TokenManager(fetch, ["calculator.add", "calculator.subtract"], clock=clock)
+    manager.get_token()
+    clock.now += 100  # exactly its expiry: no longer usable
+    assert manager.step_up(["calculator.subtract"]) == "token-2"
+
+
+def test_a_step_up_the_server_grants_only_partly_is_refused_with_what_it_got():
+    fetch = ScopedFetch(refused={"calculator.subtract"})
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager.get_token()
+    with pytest.raises(StepUpRefusedError, match="asked for calculator.add calculator.subtract and was granted only calculator.add") as info:
+        manager.step_up(["calculator.subtract"])
+    assert info.value.needed == ("calculator.subtract",) and info.value.requested == ("calculator.add", "calculator.subtract")
+    assert manager.scopes == ("calculator.add",)  # not grown by a refused step-up
+
+
+@pytest.mark.parametrize("description, shown", [
+    ("One or more scopes are not configured for the authorization server resource.",
+     "(HTTP 400 invalid_scope: One or more scopes are not configured for the authorization server resource.)"),
+    (None, "(HTTP 400 invalid_scope)"),
+], ids=["with a description", "without"])
+def test_a_step_up_the_server_refuses_says_why_and_is_shared_during_the_pause(description, shown):
+    clock = FakeClock()
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    manager.get_token()
+    fetch.error = TokenRequestError(400, "invalid_scope", description, "https://example.okta.com/oauth2/default/v1/token")
+    with pytest.raises(StepUpRefusedError) as first:
+        manager.step_up(["calculator.subtract"])
+    assert f"the authorization server refused it {shown}" in str(first.value)
+    with pytest.raises(StepUpRefusedError) as second:  # within the pause: the same refusal, no request
+        manager.step_up(["calculator.subtract"])
+    assert second.value is first.value and len(fetch.requests) == 2
+    clock.now += 1.0  # the pause is over: one more attempt
+    fetch.error = None
+    assert manager.step_up(["calculator.subtract"]) == "token-3"
+
+
+@pytest.mark.anyio
+async def test_the_async_wrappers_renew_and_step_up():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    first = await manager.aget_token()
+    assert await manager.arenew(rejected=first) == "token-2"
+    assert await manager.arenew(rejected=first) == "token-2"  # already renewed: not again
+    assert await manager.astep_up(iter(["calculator.subtract"])) == "token-3"
+
+
+def test_nothing_cached_yet():
+    manager = TokenManager(ScopedFetch(), ["calculator.add"], clock=FakeClock())
+    assert manager.seconds_until_renewal() is None and manager.current is None
+    assert manager.granted_scopes() == frozenset() and "token_requests=0" in repr(manager)
+    assert manager.renew() == "token-1"  # renew with nothing cached: just fetch
