@@ -578,10 +578,16 @@ def test_env_block_lists_the_variables_in_order(okta):
 
 
 def test_command_line_runs_in_the_foreground_until_interrupted():
-    process = subprocess.Popen(  # -X faulthandler: SIGABRT prints every thread's stack if it hangs
-        [sys.executable, "-X", "faulthandler", "-m", "helpers.local_okta", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    # A child inherits an *ignored* SIGINT (a test run started as a background job, `pytest &`,
+    # ignores it), and would then never see the Ctrl-C below: give it the default while it starts.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(  # -X faulthandler: SIGABRT prints every thread's stack if it hangs
+            [sys.executable, "-X", "faulthandler", "-m", "helpers.local_okta", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         lines, output = [], Lines(process.stdout, seconds=20)
         while True:
