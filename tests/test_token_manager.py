@@ -225,7 +225,7 @@ def test_each_way_can_feed_the_manager(okta, way):
 def test_unknown_way_and_negative_margin_are_refused(okta):
     with pytest.raises(ValueError, match="choose one of curl, requests, requests_oauthlib"):
         manager_for(okta, way="wget")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^renew_before is a number of seconds >= 0\.$"):
         TokenManager(lambda scopes: None, renew_before=-1)
 
 
@@ -452,3 +452,45 @@ def test_nothing_cached_yet():
     assert manager.seconds_until_renewal() is None and manager.current is None
     assert manager.granted_scopes() == frozenset() and "token_requests=0" in repr(manager)
     assert manager.renew() == "token-1"  # renew with nothing cached: just fetch
+
+
+def test_scopes_may_be_one_string_as_in_a_token_request():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, "calculator.add calculator.subtract", clock=FakeClock())
+    assert manager.scopes == ("calculator.add", "calculator.subtract")
+    manager.get_token()
+    assert fetch.requests == [("calculator.add", "calculator.subtract")]
+
+
+def test_the_defaults_renew_a_minute_early_and_step_up():
+    clock, fetch = FakeClock(), ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    assert manager.step_up_enabled is True and manager.renew_before == 60.0
+    assert manager.get_token() == "token-1" and manager.seconds_until_renewal() == 3540
+    assert TokenManager(fetch, step_up=False).step_up_enabled is False
+
+
+def test_a_token_without_expires_in_is_used_until_it_is_rejected():
+    clock = FakeClock()
+    manager = TokenManager(lambda scopes: TokenResponse("forever", "Bearer", None, "calculator.add"), clock=clock)
+    assert manager.get_token() == "forever" and manager.seconds_until_renewal() == float("inf")
+    clock.now += 10 ** 9
+    assert manager.get_token() == "forever" and manager.token_requests == 1
+
+
+def test_a_step_up_from_no_scopes_is_granted_exactly_what_it_asked():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, (), clock=FakeClock())
+    assert manager.step_up(["calculator.add"]) == "token-1"  # granted == needed: not a refusal
+    assert manager.scopes == ("calculator.add",)
+
+
+@pytest.mark.parametrize("granted, shown", [
+    ("calculator.add calculator.read", "was granted only calculator.add calculator.read"),
+    (" ", "was granted only nothing"),  # a scope field that names no scope at all
+], ids=["two scopes", "none"])
+def test_a_refused_step_up_lists_what_was_granted(granted, shown):
+    manager = TokenManager(lambda scopes: TokenResponse("t", "Bearer", 3600, granted),
+                           ["calculator.add", "calculator.read"], clock=FakeClock())
+    with pytest.raises(StepUpRefusedError, match=shown):
+        manager.step_up(["calculator.subtract"])
