@@ -41,7 +41,10 @@ MODULES = (
 RECHECK_TESTS = {
     "helpers/verification.py": ["tests/test_verification.py", "tests/test_jwks_discovery.py", "tests/test_client_trust.py"],
     "helpers/tokens/manager.py": ["tests/test_token_manager.py", "tests/test_client_resilience.py", "tests/test_client_review.py"],
-    "helpers/discovery.py": ["tests/test_client_trust.py", "tests/test_display_and_discovery.py", "tests/test_user_login.py"],
+    "helpers/discovery.py": [
+        "tests/test_discovery_legacy.py", "tests/test_client_trust.py", "tests/test_display_and_discovery.py",
+        "tests/test_user_login.py",
+    ],
     "helpers/local_okta/validator.py": [
         "tests/test_local_okta.py", "tests/test_local_okta_user_flows.py", "tests/test_okta_fidelity.py",
         "tests/test_okta_fidelity_requests.py", "tests/test_local_okta_scenarios.py",

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from helpers import background
 from helpers.discovery import DiscoveryError, IssuerMismatchError, discover
+from loopback import reserve_port
 
 LEGACY_PATH = "/.well-known/oauth-authorization-server"
 
@@ -31,6 +32,7 @@ class LegacyMcpServer:
         self.requests: Counter[str] = Counter()
         self.legacy = lambda url, issuer: RedirectResponse(issuer + LEGACY_PATH, status_code=302)
         self.issuer_suffix = ""  # "/" makes the issuer end with a slash
+        self.metadata = lambda url, issuer: JSONResponse(self.document(url, issuer))
         self.server = background.start(app_for_url=self._app, name="test-discovery-legacy", tls=True)
 
     def _app(self, url: str) -> Starlette:
@@ -44,12 +46,18 @@ class LegacyMcpServer:
             if path == LEGACY_PATH:
                 return self.legacy(url, self.issuer)
             if path == "/oauth2/x" + LEGACY_PATH:
-                issuer = self.issuer
-                return JSONResponse({"issuer": issuer, "token_endpoint": url + "/oauth2/x/v1/token",
-                                     "authorization_endpoint": url + "/oauth2/x/v1/authorize"})
+                return self.metadata(url, self.issuer)
             return Response(status_code=404)
 
         return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+
+    @staticmethod
+    def document(url: str, issuer: str, **changes) -> dict:
+        """The issuer's metadata, with ``changes`` (``None`` removes a field)."""
+        document = {"issuer": issuer, "token_endpoint": url + "/oauth2/x/v1/token",
+                    "authorization_endpoint": url + "/oauth2/x/v1/authorize"}
+        document.update(changes)
+        return {name: value for name, value in document.items() if value is not None}
 
     @property
     def issuer(self) -> str:
@@ -72,6 +80,7 @@ def fresh(stand_in):
     stand_in.requests.clear()
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + LEGACY_PATH, status_code=302)
     stand_in.issuer_suffix = ""
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer))
 
 
 def assert_discovered_from_the_issuer(found, stand_in):
@@ -149,3 +158,70 @@ def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
         assert time.monotonic() - started < 8  # not the 10 s the stand-in would hang
     finally:
         hanging["on"] = False
+
+
+# -- the pinned issuer's own metadata: read from the issuer, checked before anything is sent there ----
+
+
+def test_a_silent_issuer_is_given_up_after_the_timeout(stand_in):
+    hanging = {"on": True}
+
+    def answer(url, issuer):
+        deadline = time.monotonic() + 10
+        while hanging["on"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return JSONResponse(stand_in.document(url, issuer))
+
+    stand_in.metadata = answer
+    try:
+        with pytest.raises(DiscoveryError, match=rf"^{stand_in.issuer}{LEGACY_PATH} did not answer within 1 s\.$"):
+            discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1)
+    finally:
+        hanging["on"] = False
+
+
+def test_an_unreachable_issuer_is_a_clear_error(stand_in):
+    with reserve_port() as nobody_listens:
+        issuer = f"https://127.0.0.1:{nobody_listens.port}/oauth2/x"
+        stand_in.legacy = lambda url, _: JSONResponse({"issuer": issuer})
+        with pytest.raises(DiscoveryError, match=rf"^Could not reach {issuer}{LEGACY_PATH} \(ConnectionError\)\.$"):
+            discover(stand_in.mcp_url, issuer=issuer)
+
+
+def test_an_issuer_without_metadata_is_a_clear_error(stand_in):
+    stand_in.metadata = lambda url, issuer: Response(status_code=404)
+    with pytest.raises(DiscoveryError, match=rf"^The authorization server {stand_in.issuer} publishes no metadata at {stand_in.issuer}{LEGACY_PATH}, "):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_issuer_metadata_that_is_not_json_is_a_clear_error(stand_in):
+    stand_in.metadata = lambda url, issuer: Response("<html>", media_type="text/html")
+    with pytest.raises(DiscoveryError, match=rf"^{stand_in.issuer}{LEGACY_PATH} did not answer with JSON\.$"):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_issuer_metadata_naming_another_issuer_is_refused(stand_in):
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, "https://evil.example.com/oauth2/x"))
+    with pytest.raises(IssuerMismatchError, match="RFC 8414, section 3.3") as info:
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert info.value.named == ("https://evil.example.com/oauth2/x",)
+
+
+@pytest.mark.parametrize("changes, refused", [
+    ({"token_endpoint": "https://evil.example.com/oauth2/x/v1/token"}, "gives token_endpoint https://evil.example.com/oauth2/x/v1/token, which is not on the issuer's host"),
+    ({"revocation_endpoint": "http://evil.example.com/revoke"}, "gives revocation_endpoint 'http://evil.example.com/revoke', which is not an https:// URL"),
+    ({"authorization_endpoint": None, "revocation_endpoint": "https://evil.example.com/revoke"}, "gives revocation_endpoint https://evil.example.com/revoke, which is not on the issuer's host"),
+], ids=["token endpoint elsewhere", "plain http revocation", "revocation elsewhere, no authorization endpoint"])
+def test_endpoints_a_secret_goes_to_must_be_https_on_the_issuers_host(stand_in, changes, refused):
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer, **changes))
+    with pytest.raises(DiscoveryError, match=refused):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_the_same_origin_ignores_case_of_scheme_and_host():
+    from helpers.discovery import _same_origin
+
+    assert _same_origin("HTTPS://Okta.Example.com/oauth2/x/v1/token", "https://okta.example.COM/oauth2/x")
+    assert _same_origin("https://okta.example.com/a", "https://OKTA.EXAMPLE.COM/b")
+    assert not _same_origin("https://okta.example.com/a", "https://okta.example.com:8443/b")
+    assert not _same_origin("http://okta.example.com/a", "http://okta.example.com/b")  # not secure, not loopback
