@@ -617,3 +617,22 @@ def test_command_line_runs_in_the_foreground_until_interrupted():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("Basic " + base64.b64encode(b"0oa1service:s3cr:et").decode(), ("0oa1service", "s3cr:et")),  # the first colon splits
+    ("Basic " + base64.b64encode(b"0oa1%3Aservice:s%40cret").decode(), ("0oa1:service", "s@cret")),  # RFC 6749 2.3.1
+    ("basic  " + base64.b64encode(b"a:b").decode() + " ", ("a", "b")),
+    ("Basic " + base64.b64encode(b"no-colon").decode(), None),
+    ("Basic !!!not-base64", None),
+    ("Basic " + base64.b64encode("é:x".encode("latin-1")).decode(), None),  # not UTF-8
+    ("Bearer " + base64.b64encode(b"a:b").decode(), None),
+    ("Basic ", None),
+    ("", None),
+    (None, None),
+], ids=["colon in the secret", "form-encoded", "scheme case and spaces", "no colon", "not base64", "not UTF-8",
+        "another scheme", "no value", "empty", "absent"])
+def test_basic_credentials_are_read_as_rfc_6749_says(header, expected):
+    from helpers.local_okta.validator import _basic_credentials
+
+    assert _basic_credentials(header) == expected
