@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,21 +63,25 @@ def run_mutmut(children: int) -> None:
     subprocess.run(command, cwd=ROOT, check=False)
 
 
-def recheck(module: str, names: list[str]) -> None:
+def recheck(module: str, names: list[str], children: int = 2) -> None:
     """Run each of ``names`` (survivors of ``module``) against all of the module's test files,
-    in mutants/ with the mutant switched on, and record "killed" or "survived"."""
+    in mutants/ with the mutant switched on, ``children`` at a time; record "killed" or "survived"."""
     done = json.loads(RECHECKED.read_text()) if RECHECKED.exists() else {}
-    for name in names:
-        if done.get(name) == "killed":  # a survivor is tried again: tests may have been added since
-            continue
+    todo = [name for name in names if done.get(name) != "killed"]  # survivors again: tests may be new
+
+    def run(name: str) -> tuple[str, str]:
         env = {**os.environ, "MUTANT_UNDER_TEST": name, "PY_IGNORE_IMPORTMISMATCH": "1"}
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-o", "addopts=-p no:cacheprovider",
                    *RECHECK_TESTS[module]]
         exit_code = subprocess.run(command, cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, check=False).returncode
-        done[name] = "killed" if exit_code == 1 else "survived" if exit_code == 0 else f"exit {exit_code}"
-        print(f"  recheck {name}: {done[name]}", flush=True)
-        RECHECKED.write_text(json.dumps(done, indent=1))
+        return name, "killed" if exit_code == 1 else "survived" if exit_code == 0 else f"exit {exit_code}"
+
+    with ThreadPoolExecutor(max_workers=children) as pool:
+        for name, outcome in pool.map(run, todo):
+            done[name] = outcome
+            print(f"  recheck {name}: {outcome}", flush=True)
+            RECHECKED.write_text(json.dumps(done, indent=1))
 
 
 def results() -> dict[str, dict]:
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.recheck:
             run_mutmut(args.children)
         for module, counts in results().items():
-            recheck(module, counts["survivors"])
+            recheck(module, counts["survivors"], args.children)
     report = results()
     changes = survivor_changes(report)
     for counts in report.values():
