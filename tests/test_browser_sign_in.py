@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 
 import jwt
 import pytest
 
+from loopback import reserve_port
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
 from helpers.local_tls import local_ca
@@ -41,13 +41,10 @@ def chromium_path() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-REDIRECT = f"http://127.0.0.1:{free_port()}/callback"
+#: The redirect URI's port, held for the whole run (a listener binds it once per sign-in):
+#: no other process can take it between two sign-ins (see tests/loopback.py).
+REDIRECT_PORT = reserve_port()
+REDIRECT = f"http://127.0.0.1:{REDIRECT_PORT.port}/callback"
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import requests
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
+from child_output import Lines
+from loopback import reserve_port
 from helpers import background
 from helpers.calculator import describe_caller, start_calculator
 
@@ -125,12 +127,6 @@ def test_describe_caller_for_a_user_token():
 
 # --- python -m helpers.calculator -------------------------------------------------------------
 
-def free_port():
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def cli_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OAUTH_", "M2M_", "CLIENT_"))}
     env.pop("TUTORIAL_AUTH_SERVER", None)
@@ -140,7 +136,8 @@ def cli_env(**extra):
 
 @contextlib.contextmanager
 def running_cli(*args, env=None, cwd=None):
-    port = free_port()
+    reservation = reserve_port()  # held until the child listens on it: no other process takes it
+    port = reservation.port
     process = subprocess.Popen(
         [sys.executable, "-m", "helpers.calculator", "--port", str(port), *args],
         env=env or cli_env(), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -157,6 +154,7 @@ def running_cli(*args, env=None, cwd=None):
     finally:
         process.terminate()
         process.wait(timeout=10)
+        reservation.close()
 
 
 async def test_cli_serves_mcp_to_the_official_sdk_client(tmp_path):
@@ -176,10 +174,11 @@ async def test_cli_serves_mcp_to_the_official_sdk_client(tmp_path):
     ({"OAUTH_JWKS_URI": ISSUER + "/v1/keys"}, "OAUTH_ISSUER"),
 ])
 def test_cli_refuses_half_a_configuration(tmp_path, env, missing):
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers.calculator", "--port", str(free_port())],
-        env=cli_env(**env), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
+    with reserve_port() as reservation:
+        done = subprocess.run(
+            [sys.executable, "-m", "helpers.calculator", "--port", str(reservation.port)],
+            env=cli_env(**env), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )
     assert done.returncode == 2
     assert f"error: {missing} is not set" in done.stderr
     assert "Traceback" not in done.stderr
@@ -187,9 +186,9 @@ def test_cli_refuses_half_a_configuration(tmp_path, env, missing):
 
 def read_env_block(process, deadline_seconds=30):
     """The NAME=value lines the CLI prints to stderr before it serves."""
-    values, deadline = {}, time.monotonic() + deadline_seconds
-    while "OAUTH_CA_FILE" not in values and time.monotonic() < deadline:
-        line = process.stderr.readline()
+    values, lines = {}, Lines(process.stderr, seconds=deadline_seconds)
+    while "OAUTH_CA_FILE" not in values:
+        line = lines.next()  # never blocks past the deadline, even if the CLI hangs silently
         assert line, "the CLI ended before printing the client settings"
         if "=" in line and not line.startswith("#"):
             name, _, value = line.strip().partition("=")

@@ -13,7 +13,6 @@ Points of the client-security review (issue 11), each failing on the code before
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -21,6 +20,7 @@ import httpx2
 import pytest
 from fastmcp import Client
 
+from loopback import reserve_port
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
 from helpers.tokens import StepUpRefusedError, TokenEndpointUnreachable, TokenManager, TokenResponse
@@ -32,13 +32,10 @@ SCOPES = ("calculator.add", "calculator.subtract")
 TOKEN_URL = "https://okta.example.com/oauth2/default/v1/token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-REDIRECT = f"http://127.0.0.1:{free_port()}/callback"
+#: The redirect URI's port, held for the whole run (a listener binds it once per sign-in):
+#: no other process can take it between two sign-ins (see tests/loopback.py).
+REDIRECT_PORT = reserve_port()
+REDIRECT = f"http://127.0.0.1:{REDIRECT_PORT.port}/callback"
 LISTENER = "test-resilience-callback"
 
 

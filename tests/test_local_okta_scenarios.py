@@ -16,7 +16,7 @@ import requests
 
 from helpers.local_okta import SCENARIOS, start_local_okta
 from helpers.local_okta.signin import sign_in
-from helpers.verification import Protection
+from helpers.verification import OktaJWTVerifier, Protection
 
 POLICY_FAILED = {
     "error": "access_denied",
@@ -291,13 +291,11 @@ def test_rotation_of_one_server_leaves_the_others_alone(okta):
 
 
 def test_jwks_fetches_are_counted(okta):
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
-
     tokens = [token_request(okta).json()["access_token"] for _ in range(3)]
     okta.request_counts.clear()
 
     async def verify_all():
-        verifier = JWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
+        verifier = OktaJWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
         return [await verifier.verify_token(token) for token in tokens]
 
     assert all(asyncio.run(verify_all()))

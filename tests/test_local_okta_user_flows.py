@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
@@ -183,11 +184,11 @@ def test_no_id_token_without_openid(okta, ada):
 
 
 def test_id_token_never_passes_as_access_token(okta, ada):
-    from fastmcp.server.auth.providers.jwt import JWTVerifier
+    from helpers.verification import OktaJWTVerifier
 
     code, verifier = get_code(okta, ada)
     body = exchange(okta, code, verifier).json()
-    verifier_ = JWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
+    verifier_ = OktaJWTVerifier(jwks_uri=okta.jwks_uri, issuer=okta.issuer, audience=okta.audience)
     assert asyncio.run(verifier_.verify_token(body["id_token"])) is None
     accepted = asyncio.run(verifier_.verify_token(body["access_token"]))
     assert accepted is not None and "calculator.subtract" in accepted.scopes
@@ -465,10 +466,42 @@ def test_revoking_an_access_token(okta, ada):
 def test_revoking_a_refresh_token_ends_refresh(okta, ada):
     code, verifier = get_code(okta, ada)
     token = exchange(okta, code, verifier).json()["refresh_token"]
+    assert revoke(okta, token, client="write_service").status_code == 200  # not its token: ignored
+    assert refresh(okta, token).status_code == 200  # (the web app keeps its refresh token: no rotation)
     assert revoke(okta, token).status_code == 200
     response = refresh(okta, token)
     assert response.status_code == 400
     assert response.json()["error_description"] == "The refresh token is invalid or expired."
+
+
+@pytest.fixture
+def refresh_lifetime(okta):
+    """Sets the gateway rule's refresh-token lifetime ("Refresh token lifetime" in the rule)."""
+    rule = okta._state.tenant.authorization_servers[0].policies[0].rules[0]
+    assert "authorization_code" in rule.grant_types and rule.refresh_token_lifetime is None
+    yield lambda seconds: setattr(rule, "refresh_token_lifetime", seconds)
+    rule.refresh_token_lifetime = None
+
+
+def test_a_refresh_token_expires_with_the_rules_lifetime(okta, ada, refresh_lifetime):
+    refresh_lifetime(3600)
+    code, verifier = get_code(okta, ada)
+    token = exchange(okta, code, verifier).json()["refresh_token"]
+    info = introspect(okta, token).json()
+    assert info["active"] is True and info["exp"] - info["iat"] == 3600
+    assert refresh(okta, token).status_code == 200
+    okta._state.store.refresh_tokens[token].expires_at = time.time() - 1  # an hour went by
+    response = refresh(okta, token)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response.json()["error_description"] == "The refresh token is invalid or expired."
+    assert introspect(okta, token).json() == {"active": False}
+
+
+def test_an_unlimited_refresh_token_has_no_exp(okta, ada):
+    code, verifier = get_code(okta, ada)
+    token = exchange(okta, code, verifier).json()["refresh_token"]
+    info = introspect(okta, token).json()
+    assert info["active"] is True and "exp" not in info
 
 
 def test_userinfo(okta, ada):

@@ -42,6 +42,7 @@ def test_ends_with_a_checkpoint(path):
     assert "Checkpoint passed" in "".join(o.get("text", "") for o in last["outputs"])
 
 
+@pytest.mark.timeout(900)  # a whole notebook twice: above the per-test limit of pyproject.toml
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_run_all_twice_in_one_kernel(path):
     notebook = nbformat.read(path, as_version=4)
@@ -54,6 +55,7 @@ def test_run_all_twice_in_one_kernel(path):
     assert sum("Checkpoint passed" in o.get("text", "") for o in outputs) == 2
 
 
+@pytest.mark.timeout(900)  # every notebook: above the per-test limit of pyproject.toml
 def test_all_notebooks_in_one_kernel_leave_nothing_running():
     """Every notebook, one after another in one kernel, then: no server, thread or port left."""
     combined = nbformat.v4.new_notebook(metadata=nbformat.read(NOTEBOOKS[0], as_version=4).metadata)

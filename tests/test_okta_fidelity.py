@@ -400,7 +400,8 @@ def test_13_the_password_grant_shares_the_lockout_and_answers_json():
         first = password_grant(user.password)
         assert first.status_code == 200 and "access_token" in first.json()
         for _ in range(local.tenant.lockout_attempts):
-            assert password_grant("a-guess").json()["error"] == "invalid_grant"
+            assert password_grant("a-guess").json() == {  # the catalogue's invalid_password_credentials
+                "error": "invalid_grant", "error_description": "The credentials provided were invalid."}
         locked = password_grant(user.password)  # locked out: the right password no longer helps
         assert locked.status_code == 400 and locked.json()["error"] == "invalid_grant"
     finally:

