@@ -10,8 +10,7 @@ copies the tree into ``mutants/``, makes one small change at a time ("mutant") i
 ``helpers/local_okta/validator.py``, and runs the tests that reach the changed function. A mutant
 is *killed* when a test fails (or it times out), and *survives* when every test still passes;
 a survivor is then run again against every test file of its module (see ``RECHECK_TESTS``).
-The report gives each module's score (killed / mutants) and names every survivor; the ones
-judged equivalent (no behaviour changes) are explained in ``benchmarks/MUTANTS.md``.
+The report gives each module's score (killed / mutants) and names every survivor.
 
 It is not part of ``.ci/run``: on two cores it takes about half an hour. The report is also
 written to ``benchmarks/results/mutation.json``.
