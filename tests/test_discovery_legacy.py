@@ -33,6 +33,7 @@ class LegacyMcpServer:
         self.requests: Counter[str] = Counter()
         self.legacy = lambda url, issuer: RedirectResponse(issuer + LEGACY_PATH, status_code=302)
         self.issuer_suffix = ""  # "/" makes the issuer end with a slash
+        self.issuer_path = "/oauth2/x"
         self.metadata = lambda url, issuer: JSONResponse(self.document(url, issuer))
         self.prm = lambda url, issuer: Response(status_code=404)  # RFC 9728 metadata: none by default
         self.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -52,7 +53,7 @@ class LegacyMcpServer:
                 return self.prm(url, self.issuer)
             if path == LEGACY_PATH:
                 return self.legacy(url, self.issuer)
-            if path == "/oauth2/x" + LEGACY_PATH:
+            if path == self.issuer_path + LEGACY_PATH:
                 return self.metadata(url, self.issuer)
             return Response(status_code=404)
 
@@ -68,7 +69,7 @@ class LegacyMcpServer:
 
     @property
     def issuer(self) -> str:
-        return self.url + "/oauth2/x" + self.issuer_suffix
+        return self.url + self.issuer_path + self.issuer_suffix
 
     @property
     def mcp_url(self) -> str:
@@ -87,6 +88,7 @@ def fresh(stand_in):
     stand_in.requests.clear()
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + LEGACY_PATH, status_code=302)
     stand_in.issuer_suffix = ""
+    stand_in.issuer_path = "/oauth2/x"
     stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer))
     stand_in.prm = lambda url, issuer: Response(status_code=404)
     stand_in.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -294,3 +296,10 @@ def test_the_probe_follows_no_redirect(stand_in):
     stand_in.requests.clear()
     found = discover(stand_in.url + "/moved", issuer=stand_in.issuer)  # a 307 to /mcp: its challenge is not read
     assert found.challenge_scopes is None and stand_in.requests["POST /mcp"] == 0
+
+
+@pytest.mark.parametrize("document", [LEGACY_PATH, "/.well-known/openid-configuration"])
+def test_an_issuer_id_ending_in_capital_x_is_pinned_exactly(stand_in, document):
+    stand_in.issuer_path = "/oauth2/aus1calc0X"  # Okta's server ids are mixed-case
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer + document, status_code=302)
+    assert discover(stand_in.mcp_url, issuer=stand_in.issuer).issuer == stand_in.url + "/oauth2/aus1calc0X"
