@@ -114,8 +114,10 @@ def test_a_redirect_to_the_pinned_openid_configuration_names_the_issuer_too(stan
     assert stand_in.requests["GET /oauth2/x/.well-known/openid-configuration"] == 0  # not followed
 
 
-def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in):
+@pytest.mark.parametrize("document", [LEGACY_PATH, "/.well-known/openid-configuration"])
+def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in, document):
     stand_in.issuer_suffix = "/"
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + document, status_code=302)
     found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
     assert found.issuer == stand_in.issuer and found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
 
