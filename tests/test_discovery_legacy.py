@@ -13,6 +13,7 @@ import time
 from collections import Counter
 
 import pytest
+import requests
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -32,7 +33,10 @@ class LegacyMcpServer:
         self.requests: Counter[str] = Counter()
         self.legacy = lambda url, issuer: RedirectResponse(issuer + LEGACY_PATH, status_code=302)
         self.issuer_suffix = ""  # "/" makes the issuer end with a slash
+        self.issuer_path = "/oauth2/x"
         self.metadata = lambda url, issuer: JSONResponse(self.document(url, issuer))
+        self.prm = lambda url, issuer: Response(status_code=404)  # RFC 9728 metadata: none by default
+        self.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         self.server = background.start(app_for_url=self._app, name="test-discovery-legacy", tls=True)
 
     def _app(self, url: str) -> Starlette:
@@ -42,10 +46,14 @@ class LegacyMcpServer:
             path = request.url.path
             self.requests[f"{request.method} {path}"] += 1
             if path == "/mcp":
-                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                return self.mcp(url, self.issuer)
+            if path == "/moved":
+                return RedirectResponse(url + "/mcp", status_code=307)
+            if path == "/.well-known/oauth-protected-resource/mcp":
+                return self.prm(url, self.issuer)
             if path == LEGACY_PATH:
                 return self.legacy(url, self.issuer)
-            if path == "/oauth2/x" + LEGACY_PATH:
+            if path == self.issuer_path + LEGACY_PATH:
                 return self.metadata(url, self.issuer)
             return Response(status_code=404)
 
@@ -61,7 +69,7 @@ class LegacyMcpServer:
 
     @property
     def issuer(self) -> str:
-        return self.url + "/oauth2/x" + self.issuer_suffix
+        return self.url + self.issuer_path + self.issuer_suffix
 
     @property
     def mcp_url(self) -> str:
@@ -80,7 +88,10 @@ def fresh(stand_in):
     stand_in.requests.clear()
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + LEGACY_PATH, status_code=302)
     stand_in.issuer_suffix = ""
+    stand_in.issuer_path = "/oauth2/x"
     stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer))
+    stand_in.prm = lambda url, issuer: Response(status_code=404)
+    stand_in.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def assert_discovered_from_the_issuer(found, stand_in):
@@ -103,8 +114,10 @@ def test_a_redirect_to_the_pinned_openid_configuration_names_the_issuer_too(stan
     assert stand_in.requests["GET /oauth2/x/.well-known/openid-configuration"] == 0  # not followed
 
 
-def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in):
+@pytest.mark.parametrize("document", [LEGACY_PATH, "/.well-known/openid-configuration"])
+def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in, document):
     stand_in.issuer_suffix = "/"
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + document, status_code=302)
     found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
     assert found.issuer == stand_in.issuer and found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
 
@@ -225,3 +238,70 @@ def test_the_same_origin_ignores_case_of_scheme_and_host():
     assert _same_origin("https://okta.example.com/a", "https://OKTA.EXAMPLE.COM/b")
     assert not _same_origin("https://okta.example.com/a", "https://okta.example.com:8443/b")
     assert not _same_origin("http://okta.example.com/a", "http://okta.example.com/b")  # not secure, not loopback
+
+
+# -- the probe and the RFC 9728 path on the same stand-in ------------------------------------------
+
+
+def hangs(seconds=10):
+    """An answer that comes only after ``seconds`` (or once the test sets ``on`` to False)."""
+    state = {"on": True}
+
+    def answer(url, issuer):
+        deadline = time.monotonic() + seconds
+        while state["on"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return Response(status_code=404)
+
+    return state, answer
+
+
+def test_the_rfc_9728_path_lists_its_steps(stand_in):
+    stand_in.prm = lambda url, issuer: JSONResponse({"resource": url + "/mcp", "authorization_servers": [issuer]})
+    with requests.Session() as session:
+        found = discover(stand_in.mcp_url, issuer=stand_in.issuer, session=session)
+    assert found.steps == (
+        f"401 challenge from the MCP server: {stand_in.mcp_url}",
+        f"protected resource metadata: {stand_in.url}/.well-known/oauth-protected-resource/mcp",
+        f"authorization server metadata: {stand_in.issuer}{LEGACY_PATH}",
+    )
+
+
+def test_resource_metadata_without_authorization_servers_is_a_clear_error(stand_in):
+    stand_in.prm = lambda url, issuer: JSONResponse({"resource": url + "/mcp"})
+    with pytest.raises(DiscoveryError, match=rf"^{stand_in.url}/.well-known/oauth-protected-resource/mcp names no authorization_servers\.$"):
+        discover(stand_in.mcp_url, issuer=stand_in.issuer)
+
+
+@pytest.mark.parametrize("where", ["prm", "mcp"])
+def test_a_silent_mcp_server_is_given_up_after_the_timeout_with_a_session(stand_in, where):
+    state, answer = hangs()
+    setattr(stand_in, where, answer)
+    url = stand_in.mcp_url if where == "mcp" else stand_in.url + "/.well-known/oauth-protected-resource/mcp"
+    try:
+        with requests.Session() as session, pytest.raises(DiscoveryError, match=rf"^{url} did not answer within 1 s\.$"):
+            discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1, session=session)
+    finally:
+        state["on"] = False
+
+
+def test_an_unreachable_mcp_server_is_a_clear_error(stand_in):
+    with reserve_port() as nobody_listens:
+        url = f"http://127.0.0.1:{nobody_listens.port}/mcp"
+        with pytest.raises(DiscoveryError, match=rf"^Could not reach {url} \(ConnectionError\)\.$"):
+            discover(url, issuer=stand_in.issuer)
+
+
+def test_the_probe_follows_no_redirect(stand_in):
+    stand_in.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": 'Bearer scope="calculator.add"'})
+    assert discover(stand_in.mcp_url, issuer=stand_in.issuer).challenge_scopes == ("calculator.add",)
+    stand_in.requests.clear()
+    found = discover(stand_in.url + "/moved", issuer=stand_in.issuer)  # a 307 to /mcp: its challenge is not read
+    assert found.challenge_scopes is None and stand_in.requests["POST /mcp"] == 0
+
+
+@pytest.mark.parametrize("document", [LEGACY_PATH, "/.well-known/openid-configuration"])
+def test_an_issuer_id_ending_in_capital_x_is_pinned_exactly(stand_in, document):
+    stand_in.issuer_path = "/oauth2/aus1calc0X"  # Okta's server ids are mixed-case
+    stand_in.legacy = lambda url, issuer: RedirectResponse(issuer + document, status_code=302)
+    assert discover(stand_in.mcp_url, issuer=stand_in.issuer).issuer == stand_in.url + "/oauth2/aus1calc0X"

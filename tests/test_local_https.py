@@ -18,6 +18,7 @@ import requests
 from okta_jwt_verifier import AccessTokenVerifier
 from okta_jwt_verifier.exceptions import JWTInvalidConfigException
 
+from child_output import Lines
 from helpers.calculator import start_calculator
 from helpers.local_okta import default_tenant, start_local_okta
 from helpers.local_tls import TRUST_VARIABLES, UnsafeCAFileError, local_ca, read_ca_file
@@ -111,11 +112,10 @@ def test_the_command_line_server_removes_its_ca_key_when_killed(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "helpers.local_okta", "--port", "0"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if "Press Ctrl-C" in line:
-                break
+        lines, output = [], Lines(process.stdout, seconds=30)
+        while not lines or "Press Ctrl-C" not in lines[-1]:
+            lines.append(output.next())  # never blocks past the deadline, even if the child hangs
+            assert lines[-1], "the command line ended before it was ready"
         ca_file = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("OAUTH_CA_FILE="))
         assert os.path.exists(ca_file) and ca_file.startswith(str(tmp_path))
         process.send_signal(signal.SIGTERM)
@@ -179,3 +179,45 @@ def test_oauth_ca_file_that_another_user_could_have_written_stops_the_settings(t
                "OAUTH_CA_FILE": str(path)}
     with pytest.raises(ConfigurationError, match="OAUTH_CA_FILE: The CA file .* is not trusted"):
         load_settings(environ=environ, env_file="")
+
+
+def test_the_command_line_handles_sigterm_before_it_says_it_is_running(monkeypatch, capsys):
+    # A kill right after "Press Ctrl-C" (a script that waits for that line) found the default
+    # SIGTERM action still in place: the process died without removing the CA's key.
+    import signal
+    import threading
+
+    import helpers.local_okta.__main__ as cli
+
+    seen, stopped = {}, []
+
+    class Started:
+        issuer = "https://127.0.0.1:1/oauth2/default"
+
+        def env_block(self):
+            return "OAUTH_ISSUER=" + self.issuer
+
+        def stop(self):
+            stopped.append(True)
+
+    real_print = print
+
+    def recording_print(*args, **kwargs):
+        if args and "Press Ctrl-C" in str(args[0]):
+            seen["handler"] = signal.getsignal(signal.SIGTERM)
+        real_print(*args, **kwargs)
+
+    class Interrupted:
+        def wait(self):
+            raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "start_local_okta", lambda port: Started())
+    monkeypatch.setattr(cli, "print", recording_print, raising=False)
+    monkeypatch.setattr(threading, "Event", Interrupted)
+    try:
+        assert cli.main(["--port", "0"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert callable(seen["handler"]) and seen["handler"] not in (signal.SIG_DFL, signal.SIG_IGN)
+    assert stopped == [True]

@@ -270,6 +270,17 @@ def _error_cases(okta):
         "unknown client": (_basic("0oaUnknownClient12345", "x"), cc, 401, "invalid_client",
                            "Invalid value for 'client_id' parameter."),
         "no credentials": ({}, cc, 401, "invalid_client", "No client credentials found."),
+        # the catalogue's invalid_basic_auth_creds
+        "Authorization header that is not Basic credentials": (
+            {"Authorization": "Basic !!!not-base64"}, cc, 401, "invalid_client",
+            "Found Authentication header but was not valid client credentials.",
+        ),
+        # private_key_jwt / client_secret_jwt are not emulated: no app here has keys
+        "client assertion": (
+            {}, {**cc, "client_id": write.client_id, "client_assertion": "eyJ.x.y",
+                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+            401, "invalid_client", CLIENT_AUTH_FAILED,
+        ),
         # the Basic header names one app, the body's client_id another: whose request is it?
         "client_id in the body differs from Basic": (
             _basic(write.client_id, write.client_secret), {**cc, "client_id": read.client_id}, 401, "invalid_client",
@@ -355,6 +366,7 @@ def _error_cases(okta):
 
 ERROR_CASES = [
     "wrong secret", "unknown client", "no credentials", "client_id in the body differs from Basic",
+    "Authorization header that is not Basic credentials", "client assertion",
     "header and body credentials", "no grant_type",
     "unsupported grant_type", "grant not allowed for app", "scope not configured",
     "no scope and no default scopes", "openid with client credentials", "scope the rule does not allow",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
@@ -301,3 +301,22 @@ def test_jwks_fetches_are_counted(okta):
     assert all(asyncio.run(verify_all()))
     assert okta.request_counts["keys"] == 1  # one fetch, then the verifier's cache
     assert okta.request_counts["token"] == 0
+
+
+def test_policy_not_assigned_refuses_at_authorize_and_keeps_the_state(okta):
+    # The denial is an error redirect to the app, carrying the request's state (RFC 6749 4.1.2.1),
+    # so the client can tell which of its sign-ins it answers.
+    okta.set_scenario("policy_not_assigned")
+    try:
+        url = okta.authorization_endpoint + "?" + urlencode({
+            "client_id": okta.clients["web"].client_id, "response_type": "code", "scope": "openid calculator.add",
+            "redirect_uri": "http://127.0.0.1:8765/callback", "state": "s-42",
+            "code_challenge": PKCE_CHALLENGE, "code_challenge_method": "S256",
+        })
+        response = requests.get(url, allow_redirects=False, timeout=10)
+        assert response.status_code == 302
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        assert query["error"] == ["access_denied"] and query["state"] == ["s-42"]
+        assert query["error_description"] == ["Policy evaluation failed for this request, please check the policy configurations."]
+    finally:
+        okta.set_scenario(None)

@@ -399,6 +399,8 @@ def test_13_the_password_grant_shares_the_lockout_and_answers_json():
 
         first = password_grant(user.password)
         assert first.status_code == 200 and "access_token" in first.json()
+        claims = jwt.decode(first.json()["access_token"], options={"verify_signature": False})
+        assert claims["sub"] == user.login and abs(claims["auth_time"] - time.time()) < 300  # signed in now
         for _ in range(local.tenant.lockout_attempts):
             assert password_grant("a-guess").json() == {  # the catalogue's invalid_password_credentials
                 "error": "invalid_grant", "error_description": "The credentials provided were invalid."}

@@ -32,17 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     except ServerStartError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if args.scenario:
-        okta.set_scenario(args.scenario)
-    print(f"Local Okta authorization server running at {okta.issuer}")
-    if args.scenario:
-        print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
-    print("Paste into .env (secrets change on every start):\n")
-    print(okta.env_block())
-    print("\nPress Ctrl-C to stop.", flush=True)
-    # `kill` (SIGTERM) stops it as Ctrl-C does: the server, and the temporary CA's key removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        # `kill` (SIGTERM) stops it as Ctrl-C does: the server, and the temporary CA's key removed.
+        # Installed before the lines below tell anyone it is running, so a prompt kill is caught too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        if args.scenario:
+            okta.set_scenario(args.scenario)
+        print(f"Local Okta authorization server running at {okta.issuer}")
+        if args.scenario:
+            print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
+        print("Paste into .env (secrets change on every start):\n")
+        print(okta.env_block())
+        print("\nPress Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
