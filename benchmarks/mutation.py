@@ -13,8 +13,8 @@ a survivor is then run again against every test file of its module (see ``RECHEC
 The report gives each module's score (killed / mutants) and names every survivor; the ones
 judged equivalent (no behaviour changes) are explained in ``benchmarks/MUTANTS.md``.
 
-It is not part of ``.ci/run``: on two shared cores it took about 75 minutes (``--children 4``). The report is also
-written to ``benchmarks/results/mutation.json``.
+It is not part of ``.ci/run``: on two shared cores it took about 75 minutes (``--children 4``).
+The report is also written to ``benchmarks/results/mutation.json``.
 """
 
 from __future__ import annotations
