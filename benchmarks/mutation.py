@@ -12,8 +12,8 @@ is *killed* when a test fails (or it times out), and *survives* when every test 
 a survivor is then run again against every test file of its module (see ``RECHECK_TESTS``).
 The report gives each module's score (killed / mutants) and names every survivor.
 
-It is not part of ``.ci/run``: on two cores it takes about half an hour. The report is also
-written to ``benchmarks/results/mutation.json``.
+It is not part of ``.ci/run``: on two shared cores it took about 75 minutes (``--children 4``).
+The report is also written to ``benchmarks/results/mutation.json``.
 """
 
 from __future__ import annotations

@@ -305,3 +305,10 @@ def test_an_issuer_id_ending_in_capital_x_is_pinned_exactly(stand_in, document):
     stand_in.issuer_path = "/oauth2/aus1calc0X"  # Okta's server ids are mixed-case
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer + document, status_code=302)
     assert discover(stand_in.mcp_url, issuer=stand_in.issuer).issuer == stand_in.url + "/oauth2/aus1calc0X"
+
+
+def test_an_mcp_url_with_a_trailing_slash_finds_the_same_metadata(stand_in):
+    # RFC 9728 3.1: the metadata path is built from the resource's path without its trailing slash
+    stand_in.prm = lambda url, issuer: JSONResponse({"resource": url + "/mcp/", "authorization_servers": [issuer]})
+    found = discover(stand_in.mcp_url + "/", issuer=stand_in.issuer)
+    assert found.resource_metadata_url == stand_in.url + "/.well-known/oauth-protected-resource/mcp"

@@ -62,8 +62,18 @@ def okta():
             assigned_users=USERS,
         )
     )
+    tenant.apps.append(
+        App(  # a service app that has a redirect URI but not the authorization code grant
+            label="service_with_redirect",
+            name="Service with a redirect URI",
+            client_id="0oa1calcsvcredirect01",
+            grant_types=("client_credentials",),
+            redirect_uris=(REDIRECT,),
+            assigned_users=USERS,
+        )
+    )
     gateway_policy = tenant.authorization_servers[0].policies[0]
-    gateway_policy.assigned_to += ("spa", "no_refresh", "consenting")
+    gateway_policy.assigned_to += ("spa", "no_refresh", "consenting", "service_with_redirect")
     server = start_local_okta(tenant=tenant, name="test-local-okta-users")
     yield server
     server.stop()
@@ -519,3 +529,22 @@ def test_web_app_may_also_use_client_credentials(okta):
     assert response.status_code == 200
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["sub"] == creds.client_id and "uid" not in claims and "auth_time" not in claims
+
+
+def test_an_app_without_the_code_grant_gets_an_error_redirect_with_its_state(okta):
+    response = requests.get(authorize_url(okta, client="service_with_redirect"), allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["unauthorized_client"] and query["state"] == ["state-123"]
+
+
+def test_a_code_whose_user_is_gone_is_invalid(okta, ada):
+    code, verifier = get_code(okta, ada)
+    users = okta._state.tenant.users
+    okta._state.tenant.users = [user for user in users if user.login != ada.login]  # deleted meanwhile
+    try:
+        response = exchange(okta, code, verifier)
+    finally:
+        okta._state.tenant.users = users
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "The authorization code is invalid or has expired."}
