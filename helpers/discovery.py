@@ -101,7 +101,8 @@ def discover(
 
     ``issuer`` is the authorization server this client was registered with (``OAUTH_ISSUER``);
     any other raises :class:`IssuerMismatchError` naming both. A metadata document for another
-    resource raises :class:`ResourceMismatchError`.
+    resource raises :class:`ResourceMismatchError`. Each request waits at most ``timeout``
+    seconds (5 by default), so a silent server is a clear error rather than a hung client.
     """
     if not isinstance(issuer, str) or not issuer:
         raise DiscoveryError(

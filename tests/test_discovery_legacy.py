@@ -24,6 +24,11 @@ from helpers.discovery import DiscoveryError, IssuerMismatchError, discover
 from loopback import reserve_port
 
 LEGACY_PATH = "/.well-known/oauth-authorization-server"
+METADATA_FORMS = {  # an issuer's path (no trailing slash) -> where its metadata document is served
+    "okta": lambda path: path + LEGACY_PATH,  # Okta's form, under the issuer
+    "rfc8414": lambda path: LEGACY_PATH + path,  # RFC 8414 3.1, between the host and the issuer's path
+    "openid": lambda path: path + "/.well-known/openid-configuration",  # OpenID Connect Discovery 4
+}
 
 
 class LegacyMcpServer:
@@ -34,6 +39,7 @@ class LegacyMcpServer:
         self.legacy = lambda url, issuer: RedirectResponse(issuer + LEGACY_PATH, status_code=302)
         self.issuer_suffix = ""  # "/" makes the issuer end with a slash
         self.issuer_path = "/oauth2/x"
+        self.metadata_form = "okta"  # where the issuer's metadata is served: a key of METADATA_FORMS
         self.metadata = lambda url, issuer: JSONResponse(self.document(url, issuer))
         self.prm = lambda url, issuer: Response(status_code=404)  # RFC 9728 metadata: none by default
         self.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -53,7 +59,7 @@ class LegacyMcpServer:
                 return self.prm(url, self.issuer)
             if path == LEGACY_PATH:
                 return self.legacy(url, self.issuer)
-            if path == self.issuer_path + LEGACY_PATH:
+            if path == METADATA_FORMS[self.metadata_form](self.issuer_path):
                 return self.metadata(url, self.issuer)
             return Response(status_code=404)
 
@@ -89,6 +95,7 @@ def fresh(stand_in):
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + LEGACY_PATH, status_code=302)
     stand_in.issuer_suffix = ""
     stand_in.issuer_path = "/oauth2/x"
+    stand_in.metadata_form = "okta"
     stand_in.metadata = lambda url, issuer: JSONResponse(stand_in.document(url, issuer))
     stand_in.prm = lambda url, issuer: Response(status_code=404)
     stand_in.mcp = lambda url, issuer: Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -120,6 +127,18 @@ def test_an_issuer_with_a_trailing_slash_is_pinned_without_it(stand_in, document
     stand_in.legacy = lambda url, issuer: RedirectResponse(issuer.rstrip("/") + document, status_code=302)
     found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
     assert found.issuer == stand_in.issuer and found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
+
+
+@pytest.mark.parametrize("form", ["rfc8414", "openid"])
+def test_a_trailing_slash_issuer_without_oktas_form_finds_its_metadata_without_the_slash(stand_in, form):
+    # RFC 8414 3.1 and OpenID Connect Discovery 4: a terminating "/" is removed before
+    # the well-known suffix is inserted (RFC 8414) or appended (OpenID Connect)
+    stand_in.issuer_suffix = "/"
+    stand_in.metadata_form = form
+    stand_in.legacy = lambda url, issuer: JSONResponse({"issuer": issuer})
+    found = discover(stand_in.mcp_url, issuer=stand_in.issuer)
+    assert found.issuer == stand_in.issuer and found.token_endpoint == stand_in.url + "/oauth2/x/v1/token"
+    assert found.metadata_url == stand_in.url + METADATA_FORMS[form]("/oauth2/x")
 
 
 def test_a_document_naming_the_pinned_issuer_is_accepted(stand_in):
@@ -283,6 +302,26 @@ def test_a_silent_mcp_server_is_given_up_after_the_timeout_with_a_session(stand_
             discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1, session=session)
     finally:
         state["on"] = False
+
+
+class RecordingSession(requests.Session):
+    """A session that notes the ``timeout`` of every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list = []
+
+    def request(self, method, url, **kwargs):
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize("given, waits", [({}, 5.0), ({"timeout": 2}, 2)])
+def test_every_request_waits_the_documented_time(stand_in, given, waits):
+    stand_in.prm = lambda url, issuer: JSONResponse({"resource": url + "/mcp", "authorization_servers": [issuer]})
+    with RecordingSession() as session:
+        discover(stand_in.mcp_url, issuer=stand_in.issuer, session=session, **given)
+    assert len(session.timeouts) == 3 and set(session.timeouts) == {waits}  # probe, RFC 9728, issuer
 
 
 def test_an_unreachable_mcp_server_is_a_clear_error(stand_in):
