@@ -173,16 +173,21 @@ def test_a_legacy_document_that_is_not_json_is_a_clear_error(stand_in):
         discover(stand_in.mcp_url, issuer=stand_in.issuer)
 
 
-def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
-    hanging = {"on": True}
+def hangs(answer=lambda url, issuer: Response(status_code=404), seconds=10):
+    """``answer``, given only after ``seconds`` (or once the test sets the state's ``on`` to False)."""
+    state = {"on": True}
 
-    def answer(url, issuer):
-        deadline = time.monotonic() + 10
-        while hanging["on"] and time.monotonic() < deadline:
+    def hanging(url, issuer):
+        deadline = time.monotonic() + seconds
+        while state["on"] and time.monotonic() < deadline:
             time.sleep(0.02)
-        return JSONResponse({"issuer": issuer})
+        return answer(url, issuer)
 
-    stand_in.legacy = answer
+    return state, hanging
+
+
+def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
+    hanging, stand_in.legacy = hangs(lambda url, issuer: JSONResponse({"issuer": issuer}))
     started = time.monotonic()
     try:
         with pytest.raises(DiscoveryError, match=rf"^Could not reach {stand_in.url}{LEGACY_PATH} \(ReadTimeout\)"):
@@ -196,15 +201,7 @@ def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
 
 
 def test_a_silent_issuer_is_given_up_after_the_timeout(stand_in):
-    hanging = {"on": True}
-
-    def answer(url, issuer):
-        deadline = time.monotonic() + 10
-        while hanging["on"] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return JSONResponse(stand_in.document(url, issuer))
-
-    stand_in.metadata = answer
+    hanging, stand_in.metadata = hangs(lambda url, issuer: JSONResponse(stand_in.document(url, issuer)))
     try:
         with pytest.raises(DiscoveryError, match=rf"^{stand_in.issuer}{LEGACY_PATH} did not answer within 1 s\.$"):
             discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1)
@@ -260,19 +257,6 @@ def test_the_same_origin_ignores_case_of_scheme_and_host():
 
 
 # -- the probe and the RFC 9728 path on the same stand-in ------------------------------------------
-
-
-def hangs(seconds=10):
-    """An answer that comes only after ``seconds`` (or once the test sets ``on`` to False)."""
-    state = {"on": True}
-
-    def answer(url, issuer):
-        deadline = time.monotonic() + seconds
-        while state["on"] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return Response(status_code=404)
-
-    return state, answer
 
 
 def test_the_rfc_9728_path_lists_its_steps(stand_in):
