@@ -17,7 +17,8 @@ Each notebook is copied with
 - the Markdown that describes the removed cells rewritten (`handout_text`): "four cells: the task;
   your cell; a folded solution; a check" becomes three cells, "the cell after the folded solution"
   becomes "the cell after yours", and any other sentence about a folded solution or "click to
-  reveal" is dropped, so a handout never points at a cell it lacks.
+  reveal" is dropped (a code comment line about one too), so a handout never points at a cell it
+  lacks.
 
 A ``README.md`` in the output says what the folder is. Bad input (no such folder, a file that is
 not a notebook) stops with one line naming the file and the problem, never a traceback.
@@ -137,6 +138,9 @@ def learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.metadata.pop(key, None)
         if cell.cell_type == "markdown":
             cell.source = handout_text(cell.source)
+        elif MENTIONS_SOLUTION.search(cell.source):  # a code comment pointing at the solution: drop that line
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if not (line.lstrip().startswith("#") and MENTIONS_SOLUTION.search(line)))
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

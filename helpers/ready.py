@@ -190,7 +190,11 @@ def check_tenant(env_file: Path = ROOT / ".env") -> Result:
         from helpers.local_tls import trust_ca_file
 
         trust_ca_file(settings.ca_file)
-    report = run_checks(settings)
+    try:
+        report = run_checks(settings)
+    except Exception as error:  # the checks report failures themselves; this is anything else, in one line
+        return Result("Okta tenant", "fail", f"{settings.issuer}: the checks stopped: {' '.join(str(error).split())[:200]}",
+                      f"run {VENV_PYTHON} -m helpers.okta_checks to see the whole error")
     if report.ok:
         return Result("Okta tenant", "ok", f"{settings.issuer}: every setup check passed")
     first = report.first_failure

@@ -115,3 +115,22 @@ def test_the_last_line_names_the_first_failure_only():
 def test_options_are_refused_in_one_line(capsys):
     assert ready.main(["--fast"]) == 2
     assert capsys.readouterr().err.startswith("usage: python -m helpers.ready")
+
+
+def test_with_a_dot_env_the_tenant_checks_run_and_name_the_console_fix(tmp_path, monkeypatch):
+    """A .env naming an org (here the local server under another name, as a learner's tenant) runs notebook 02's checks."""
+    from helpers.local_okta import start_local_okta
+
+    for name in ("TUTORIAL_AUTH_SERVER", "OAUTH_ISSUER", "OAUTH_AUDIENCE", "OAUTH_JWKS_URI", "OAUTH_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    tenant = start_local_okta(name="readiness-tenant")
+    try:
+        env = tmp_path / ".env"
+        env.write_text(tenant.env_block())
+        passed = check_tenant(env)
+        assert passed.status == "ok" and "every setup check passed" in passed.detail
+        tenant.set_scenario("policy_not_assigned")
+        failed = check_tenant(env)
+        assert failed.status == "fail" and "Access Policies" in failed.fix and "helpers.okta_checks" in failed.fix
+    finally:
+        tenant.stop()
