@@ -41,7 +41,7 @@ MUST_COVER = {
     "bug: get_me misses Context, get_access_token and datetime": ["`Context`", "`get_access_token`", "`datetime`"],
     "bug: the .env audience differs from the configured one": [".env", "audience differs"],
     "difference: no audience form field": ["`audience` form field", "ignores it for client credentials"],
-    "difference: a service app plus a web app": ["one **Web app** for both grants", "API Services app"],
+    "difference: a service app plus a web app": ["one **Web app** for both kinds of caller", "API Services app"],
     "difference: renewal 60 s, not 300 s": ["300 s", "60 s", "half the lifetime"],
     "difference: get_me returns sub, not user_id": ["`user_id`", "`sub`"],
     "the guide's app and policy, by name": ["`CalculatorMCPClient`", "`CalculatorMCPAccessPolicy`", "Device",
