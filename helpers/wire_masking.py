@@ -27,6 +27,8 @@ SHOWN_VALUES = frozenset({
 })
 JWT = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}")
 _PLAIN = re.compile(r"[A-Za-z0-9 _.:/+-]{0,80}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,39}")
+_OPAQUE = re.compile(r"(?=[^/]*[0-9])(?=[^/]*[A-Za-z])[^/]{24,}")  # a long segment of letters and digits: an id or key
 _SCHEME_WORDS = {"bearer": "Bearer token", "basic": "Basic client credentials", "dpop": "DPoP token"}
 _MAX_ITEMS = 6
 
@@ -55,7 +57,9 @@ class Masker:
 
 
 def _value(name: str, value: object) -> str:
-    """``name=value`` when the value may be shown, else ``name=…``."""
+    """``name=value`` when the value may be shown, else ``name=…`` (an odd name is not shown either)."""
+    if not _NAME.fullmatch(name):
+        name = "field"
     if isinstance(value, bool):
         value = str(value).lower()
     if name in SHOWN_VALUES and isinstance(value, (str, int, float)):
@@ -75,9 +79,10 @@ def fields(pairs: Iterable[tuple[str, object]]) -> str:
 def masked_target(url: str) -> str:
     """A URL's path and query with the query's values hidden: ``/callback?code=…&state=…``."""
     parts = urlsplit(url)
+    path = "/".join(HIDDEN if _OPAQUE.fullmatch(segment) else segment for segment in (parts.path or "/").split("/"))
     query = parse_qsl(parts.query, keep_blank_values=True)
     shown = "&".join(_value(name, value) for name, value in query)
-    return (parts.path or "/") + (f"?{shown}" if shown else "")
+    return path + (f"?{shown}" if shown else "") + (f"#{HIDDEN}" if parts.fragment else "")
 
 
 def credentials_word(authorization: str | None) -> str:

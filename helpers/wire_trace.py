@@ -180,8 +180,9 @@ def _ident(name: str, index: int) -> str:
 
 
 def _text(text: str) -> str:
-    """Text mermaid shows as it is: its statement separator and markup characters replaced."""
-    return "".join(c if c.isalnum() or c in " _.,:=/?&+*@'()[]|!-" or c == HIDDEN else "_" for c in text)
+    """Text mermaid shows as it is: ``#`` as mermaid's entity code, its separator and markup characters replaced."""
+    return "".join(c if c.isalnum() or c in " _.,:=/?&+*@'()[]|!-" or c == HIDDEN else "#35;" if c == "#" else "_"
+                   for c in text)
 
 
 # -- where the hooks go: one set for all active traces ---------------------------------------
@@ -214,7 +215,13 @@ def begin(library: str, method: str, url: str, headers: Mapping[str, str], body:
     if not traces:
         return []
     server = _server_of_this_thread()
-    return [(trace, trace._start(library, method, url, headers, body, server)) for trace in traces]
+    started = []
+    for trace in traces:
+        try:
+            started.append((trace, trace._start(library, method, url, headers, body, server)))
+        except Exception:  # noqa: BLE001 - a trace that cannot describe a request must never break it
+            continue
+    return started
 
 
 def end(started: list[tuple[WireTrace, Exchange]], status: int | None, headers: Mapping[str, str],
@@ -222,5 +229,8 @@ def end(started: list[tuple[WireTrace, Exchange]], status: int | None, headers: 
     """Complete the records :func:`begin` made, with the answer (or the failure: no answer)."""
     text = f"no answer: {type(failure).__name__}" if failure is not None else ""
     for trace, record in started:
-        trace._finish(record, status, headers, body, text)
+        try:
+            trace._finish(record, status, headers, body, text)
+        except Exception:  # noqa: BLE001 - as in begin(): the caller's answer matters more than the drawing
+            trace._finish(record, status, {}, None, "(answer not described)")
 

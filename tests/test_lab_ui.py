@@ -186,6 +186,7 @@ m2m = okta.clients["write_service"]
 with WireTrace(actors={okta.issuer: "Okta"}, secrets=[m2m.client_secret]) as wire:
     requests.post(okta.token_endpoint, auth=(m2m.client_id, m2m.client_secret),
                   data={"grant_type": "client_credentials", "scope": "calculator.add"}, timeout=10)
+    requests.get(okta.authorization_endpoint + "?response_type=code&state=xyz#frag", allow_redirects=False, timeout=10)
 okta.stop()
 wire.show()
 """
@@ -218,5 +219,6 @@ def test_a_wire_trace_is_drawn_in_jupyterlab(lab, chromium):
         lab.shut_down_kernels()
     assert seen["errors"] == [] and seen["failed"] == 0, seen
     assert seen["drawn"] == 1, "the trace was not drawn as one mermaid diagram"
-    for words in ("Notebook", "Okta", "POST /oauth2/default/v1/token", "Basic client credentials", "200 access_token=…"):
+    for words in ("Notebook", "Okta", "POST /oauth2/default/v1/token", "Basic client credentials", "200 access_token=…",
+                  "GET /oauth2/default/v1/authorize?response_type=code&amp;state=…#…"):
         assert f">{words}" in drawn, f"{words!r} is not a label in the drawing"
