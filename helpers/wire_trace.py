@@ -92,18 +92,17 @@ class WireTrace:
             return list(self._records)
 
     def _name(self, url: str) -> str:
-        """The actor a URL belongs to: longest ``actors`` prefix, a server of this process, or its host."""
+        """The actor a URL belongs to: the longest ``actors`` prefix, else an actor on the same origin,
+        else a server of this process (by its name), else the host (no port)."""
         for prefix, name in self._actors:
-            if url == prefix or url.startswith(prefix + "/") or url.startswith(prefix + "?") or prefix.endswith("/") and url.startswith(prefix):
+            if url == prefix or url.startswith((prefix + "/", prefix + "?")):
                 return name
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-        for name, server in _servers().items():
-            if server == origin:
-                return self._server_name(name, server)
-        return urlsplit(url).hostname or "unknown"
+        servers = {server: name for name, server in _servers().items()}
+        return self._server_name(servers.get(origin) or urlsplit(url).hostname or "unknown", origin)
 
     def _server_name(self, name: str, url: str) -> str:
-        """What to call the server of this process serving ``url``: the actor it serves, or its name."""
+        """What to call the origin ``url``: the (first) actor it serves, or ``name``."""
         served = [actor for prefix, actor in reversed(self._actors) if prefix == url or prefix.startswith(url + "/")]
         return served[0] if served else name
 

@@ -331,6 +331,13 @@ def test_unknown_hosts_are_named_by_host_and_failures_drawn(okta):
     assert "127_0_0_1" in wire.mermaid()
 
 
+def test_an_actor_names_its_whole_origin(okta):
+    """A request to another path of an actor's server is still drawn as that actor, not as a new one."""
+    with WireTrace(actors={okta.issuer + "/v1/token": "Okta token endpoint"}) as wire:
+        requests.get(okta.jwks_uri, timeout=10)
+    assert [record.callee for record in wire.exchanges] == ["Okta token endpoint"]
+
+
 def test_bad_actors_are_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="maps a URL"):
         WireTrace(actors={"127.0.0.1:8000": "Okta"})
