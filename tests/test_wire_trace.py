@@ -208,6 +208,7 @@ def test_the_drawing_names_who_called_whom_with_what(day):
                          "scope=openid offline_access calculator.add&redirect_uri=…&state=…&code_challenge=…&"
                          "code_challenge_method=S256")
     assert any(line.startswith("    Okta-->>Notebook: 302 to /callback?code=…&state=…") for line in lines), lines
+    assert "    Gateway-->>Notebook: 200 a text/plain body" in lines
 
 
 def test_the_servers_call_sits_inside_the_call_that_caused_it(day):
