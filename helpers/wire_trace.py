@@ -20,8 +20,8 @@ notebook's output is the same on every run.
 
 from __future__ import annotations
 
-import threading
 import itertools
+import threading
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -89,7 +89,7 @@ class WireTrace:
     def exchanges(self) -> list[Exchange]:
         """The recorded exchanges, in the order their requests were sent."""
         with self._lock:
-            return list(self._records)
+            return sorted(self._records, key=lambda record: record.sent)  # threads may append out of turn
 
     def _name(self, url: str) -> str:
         """The actor a URL belongs to: the longest ``actors`` prefix, else an actor on the same origin,
@@ -137,7 +137,10 @@ class WireTrace:
         names: list[str] = [NOTEBOOK] if any(r.caller == NOTEBOOK for r in records) else []
         for record in records:
             names += [name for name in (record.caller, record.callee) if name not in names]
-        ids = {name: _ident(name, index) for index, name in enumerate(names)}
+        ids: dict[str, str] = {}
+        for index, name in enumerate(names):
+            ident = _ident(name, index)
+            ids[name] = ident if ident not in ids.values() else f"P{index}_{ident}"
         lines = ["sequenceDiagram"]
         lines += [f"    participant {ids[n]}" + ("" if ids[n] == n else f" as {_text(n)}") for n in names]
         arrows = []  # each request, and each answer where it arrived: a call the server makes meanwhile sits between
