@@ -230,6 +230,24 @@ def test_each_library_is_heard(day):
     assert {r.library for r in tool_calls} == {"requests", "httpx2"} and all(r.status == 200 for r in tool_calls)
 
 
+def test_a_servers_own_urllib_fetch_comes_from_that_server(okta):
+    """A learner's verifier fetching the JWKS with PyJWKClient (urllib) inside their server's event loop."""
+    async def keys(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(jwt.PyJWKClient(okta.jwks_uri).get_signing_keys())))
+
+    api = background.start(Starlette(routes=[Route("/keys", keys)]), name="test-wire-api")
+    try:
+        with WireTrace(actors={okta.issuer: "Okta", api.url: "MCP server"}) as wire:
+            assert requests.get(api.url + "/keys", timeout=10).status_code == 200
+    finally:
+        api.stop()
+    assert wire.mermaid().splitlines()[4:7] == [
+        "    Notebook->>MCP_server: GET /keys",
+        "    MCP_server->>Okta: GET /oauth2/default/v1/keys",
+        "    Okta-->>MCP_server: 200",
+    ]
+
+
 def test_the_drawing_is_the_same_on_every_run(day):
     text = day[0].mermaid()
     assert "127.0.0.1" not in text and not re.search(r":\d{2,5}\b", text), "a port or loopback address is drawn"
