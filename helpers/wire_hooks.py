@@ -65,7 +65,8 @@ def uninstall() -> None:
 
 def _requests_send(original: Callable, begin: Callable, end: Callable) -> Callable:
     def send(self, request, **kwargs):
-        started = begin("requests", request.method, request.url, request.headers, request.body)
+        body = request.body if isinstance(request.body, (bytes, str)) else None  # a streamed upload: not read
+        started = begin("requests", request.method, request.url, request.headers, body)
         if not started:
             return original(self, request, **kwargs)
         try:
