@@ -114,6 +114,7 @@ WATCHED = {
     "S256": r"\bS256\b",
     "Scope": r"(?i)\bscopes?\b",
     "`scp`": r"\bscp\b",
+    "Sequence diagram": r"(?i)sequence diagram|sequenceDiagram",
     "Server-Sent Events (SSE)": r"Server-Sent Event|\bSSE\b|text/event-stream",
     "Signature": r"(?i)\bsignatures?\b",
     "State": r"`state`|\bstate=|[\"']state[\"']|StateMismatch",
