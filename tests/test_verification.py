@@ -576,3 +576,31 @@ def test_resource_metadata_url_takes_a_base_url_with_or_without_a_trailing_slash
     assert protection.resource_metadata_url("https://mcp.example.com/", "/mcp") == expected
     assert protection.resource_metadata_url("https://mcp.example.com", "/mcp") == expected
     assert protection.issuer_metadata_url() == issuer.issuer + "/.well-known/oauth-authorization-server"
+
+
+def nested_json_token(issuer, part):
+    """A token whose header or payload is 5,000 nested ``[`` (about 13 KB, under the cap);
+    the payload one is validly signed, so only its parsing can refuse it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from helpers.bad_tokens import b64url
+
+    kid, key = issuer.keys[-1]
+    nested = b64url(b"[" * 5000)
+    header = nested if part == "header" else b64url(json.dumps({"kid": kid, "alg": "RS256"}).encode())
+    payload = nested if part == "payload" else b64url(json.dumps(issuer.claims()).encode())
+    signature = key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{payload}.{b64url(signature)}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 22 #4: nested JSON escapes as RecursionError (500)")
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_deeply_nested_json_in_a_token_gets_401_not_500(calculator, issuer, part, caplog):
+    from helpers.verification import MAX_TOKEN_CHARS
+
+    token = nested_json_token(issuer, part)
+    assert len(token) < MAX_TOKEN_CHARS
+    response = post(calculator.mcp_url, call("add", a=1, b=2), token=token)
+    assert response.status_code == 401, (response.status_code, response.text[:200])
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
