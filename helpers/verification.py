@@ -8,6 +8,8 @@ As of fastmcp 4.2 it is lax where a production server must not be, so
 - a token without ``exp``, ``iat``, ``iss`` or ``aud`` is refused (without ``exp`` it would
   never expire);
 - a token issued in the future (``iat`` beyond a small leeway) is refused;
+- a token longer than 16 KB, or whose header is longer than 1 KB, is refused before it is
+  parsed, and JSON nested too deeply to parse means 401, never a 500 with a traceback;
 - issuer and audience are required when the verifier is built: FastMCP skips either
   check when its value is ``None``, which a missing environment variable quietly causes;
 - only RS256, only keys from the configured JWKS; a JWKS that does not answer within a
@@ -49,6 +51,7 @@ __all__ = [
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud")
 MAX_TOKEN_CHARS = 16_384
+MAX_HEADER_CHARS = 1_024  # Okta's header is {"kid": ..., "alg": "RS256"}: about 100 characters
 
 
 class OktaJWTVerifier(JWTVerifier):
@@ -98,6 +101,9 @@ class OktaJWTVerifier(JWTVerifier):
         if len(token) > MAX_TOKEN_CHARS:  # Okta's are ~1 KB; don't hash or parse megabytes
             self.logger.info("Bearer token rejected: longer than %d characters", MAX_TOKEN_CHARS)
             return None
+        if len(token.split(".", 1)[0]) > MAX_HEADER_CHARS:  # parsed before the signature is checked
+            self.logger.info("Bearer token rejected: header longer than %d characters", MAX_HEADER_CHARS)
+            return None
         key = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(key)
         if cached is not None:
@@ -107,7 +113,11 @@ class OktaJWTVerifier(JWTVerifier):
         # A JWKS endpoint that accepts the connection and never answers would otherwise hold
         # the request for httpx's 10 s timeout; the caller gets 401 quickly instead.
         with anyio.move_on_after(self.verify_timeout_seconds):
-            verified = await super().load_access_token(token)
+            try:
+                verified = await super().load_access_token(token)
+            except RecursionError:  # JSON nested thousands deep: Python's parser gives up
+                self.logger.info("Bearer token rejected: JSON nested too deeply")
+                return None
             if verified is None or not self._claims_acceptable(verified.claims):
                 return None
             self._remember(key, verified)

@@ -594,7 +594,6 @@ def nested_json_token(issuer, part):
     return f"{header}.{payload}.{b64url(signature)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #4: nested JSON escapes as RecursionError (500)")
 @pytest.mark.parametrize("part", ["header", "payload"])
 def test_deeply_nested_json_in_a_token_gets_401_not_500(calculator, issuer, part, caplog):
     from helpers.verification import MAX_TOKEN_CHARS
