@@ -130,3 +130,46 @@ def test_the_read_only_service_has_its_own_variables():
 def test_a_placeholder_for_the_service_app_is_still_an_error():
     with pytest.raises(ConfigurationError, match="M2M_CLIENT_ID still holds the placeholder"):
         load(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="{yourServiceAppClientId}", M2M_CLIENT_SECRET="x")
+
+
+def owned_by_someone_else(path, monkeypatch):
+    """Make ``path`` belong to another user: chown as root, otherwise pretend to be another uid."""
+    import os
+
+    if os.getuid() == 0:
+        os.chown(path, 4242, -1)
+    else:
+        uid = os.getuid()
+        monkeypatch.setattr(os, "getuid", lambda: uid + 1)
+
+
+posix_only = pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX ownership (no check on Windows)")
+
+
+@posix_only
+@pytest.mark.xfail(strict=True, reason="issue 22 #8: .env is read whoever owns it")
+@pytest.mark.parametrize("how", ["another user's", "group-writable", "world-writable"])
+def test_an_env_file_another_user_could_write_is_refused(tmp_path, monkeypatch, how):
+    env_file = tmp_path / ".env"
+    env_file.write_text("OAUTH_ISSUER=https://evil.example.com/oauth2/default\nOAUTH_AUDIENCE=x\n")
+    if how == "another user's":
+        owned_by_someone_else(env_file, monkeypatch)
+    else:
+        env_file.chmod(0o620 if how == "group-writable" else 0o602)
+    with pytest.raises(ConfigurationError) as refused:
+        load(env_file=env_file)
+    message = str(refused.value)
+    assert f"The settings file {env_file} is not trusted" in message
+    assert ("belongs to another user" if how == "another user's" else "can be written by other users") in message
+    assert "chmod 600" in message or "chown" in message
+    monkeypatch.chdir(tmp_path)  # found by the upward search too
+    with pytest.raises(ConfigurationError, match="is not trusted"):
+        load_settings(environ={})
+
+
+@posix_only
+def test_an_env_file_of_mine_readable_by_others_is_still_read(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"OAUTH_ISSUER={ISSUER}\nOAUTH_AUDIENCE={AUDIENCE}\n")
+    env_file.chmod(0o644)
+    assert load(env_file=env_file).issuer == ISSUER
