@@ -30,6 +30,7 @@ that names the variable and the fix: a check is never skipped because a value is
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     path = find_dotenv(usecwd=True) if env_file is None else str(env_file)
-    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path else {}
+    from_file = {k: v for k, v in dotenv_values(stream=_read_env_file(path)).items() if v is not None} if path else {}
     values = {**from_file, **{k: v for k, v in environ.items() if v is not None}}
     source = f"{Path(path).name} and environment" if from_file else "environment"
 
@@ -196,6 +197,32 @@ def load_settings(
         ca_file=ca_file,
         redirect_uri=redirect_uri,
     )
+
+
+def _read_env_file(path: str) -> io.StringIO:
+    """The text of ``.env``, read only if no other user could have written it.
+
+    On POSIX the file must belong to this user (or root) and be writable by nobody else: the
+    upward search finds a ``.env`` in any parent folder, and one planted there could point the
+    tutorial at another sign-in page and token endpoint. Windows has no such check (its ACLs
+    do not map onto these bits). A missing file reads as empty.
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            info = os.fstat(file.fileno())
+            text = file.read()
+    except FileNotFoundError:
+        return io.StringIO("")
+    if hasattr(os, "getuid"):
+        foreign = info.st_uid not in (os.getuid(), 0)
+        if foreign or info.st_mode & 0o022:
+            raise ConfigurationError(
+                f"The settings file {path} is not trusted: it "
+                f"{'belongs to another user' if foreign else 'can be written by other users'}, who could point "
+                "this tutorial at their own sign-in page and collect your secrets. Use a .env only you can write "
+                f"(`chmod 600 {path}`; if another user owns it, delete it and copy .env.example again)."
+            )
+    return io.StringIO(text)
 
 
 def _redirect_uri(value: str) -> str:
