@@ -17,7 +17,9 @@ __all__ = [
     "claims_table",
     "mask_secret",
     "mask_token",
+    "markdown_text",
     "relative_time",
+    "sign_in_markdown",
     "table",
 ]
 
@@ -111,3 +113,31 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def check_mark(ok: bool | None) -> str:
     """✅ for True, ❌ for False, ⚠️ for None (could not tell)."""
     return {True: "✅", False: "❌", None: "⚠️"}[ok]
+
+
+_MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!<>|~:&\"'$%,/;=?@^"
+
+
+def markdown_text(text: str) -> str:
+    """``text`` escaped for Markdown: shown as typed, never a link, image, heading or HTML.
+
+    For text a server or a user chose (such as the scopes a 403 asks for) put into
+    ``IPython.display.Markdown``: every ASCII punctuation mark gets a backslash (CommonMark
+    allows that for all of them), so ``[x](https://evil.example)``, ``<a href=...>`` or a bare
+    ``https://...`` stay text; line breaks become spaces, so no new heading or list starts.
+    """
+    flat = " ".join(str(text).split())
+    return "".join("\\" + char if char in _MARKDOWN_PUNCTUATION else char for char in flat)
+
+
+def sign_in_markdown(url: str, scopes: Iterable[str] = ()) -> str:
+    """The Markdown of a sign-in link to ``url``, followed by the ``scopes`` it asks for, as text.
+
+    The link is the only one: the scopes (which a resource server's 403 may have named) are
+    escaped with :func:`markdown_text`, and characters that would end the link's address are
+    percent-encoded.
+    """
+    address = "".join(f"%{ord(char):02X}" if char in " ()<>\\" else char for char in url)
+    line = f"**[Sign in here]({address})**"
+    shown = " ".join(scopes)
+    return f"{line} to allow: {markdown_text(shown)}" if shown else line

@@ -29,7 +29,6 @@ def rendered(markdown_text):
             mistune.create_markdown(plugins=["url", "strikethrough", "table"])(markdown_text)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #6: no escaping helper; the notebook renders scopes as Markdown")
 @pytest.mark.parametrize("scopes", HOSTILE_SCOPES)
 def test_scope_text_draws_no_link_image_or_heading(scopes):
     from helpers.display import sign_in_markdown
@@ -41,7 +40,6 @@ def test_scope_text_draws_no_link_image_or_heading(scopes):
         assert "evil.example" in html  # shown as text, so the user sees what the server asked for
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #6")
 def test_the_scopes_read_as_they_were_given():
     from helpers.display import markdown_text
 
