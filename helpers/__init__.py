@@ -19,7 +19,12 @@ logic is written (and tested) once. Data flows one way, top to bottom:
 - ``helpers.display`` and ``helpers.bad_tokens``: what notebooks show.
 - ``helpers.exercises``: the exercises' feedback (what is wrong and a hint, no traceback).
 - ``helpers.handouts``: the learner edition of the notebooks (``python -m helpers.handouts``).
+- ``helpers.log_safety``: no secret in DEBUG logs (applied on import of ``helpers``).
 """
+
+from helpers.log_safety import keep_secrets_out_of_logs
 
 __all__ = ["__version__"]
 __version__ = "0.1.0"
+
+keep_secrets_out_of_logs()

@@ -49,7 +49,6 @@ def all_records(caplog) -> str:
     return "\n".join(f"{record.name}: {record.getMessage()}" for record in caplog.records)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #5: oauthlib/requests-oauthlib/urllib3 log secrets at DEBUG")
 async def test_debug_logs_of_token_requests_and_a_sign_in_hold_no_secret(okta, calculator, caplog):
     caplog.set_level(logging.DEBUG)
     m2m, web = okta.clients["write_service"], okta.clients["web"]
@@ -78,3 +77,20 @@ async def test_debug_logs_of_token_requests_and_a_sign_in_hold_no_secret(okta, c
     log_text = all_records(caplog)
     assert any(record.name.startswith(("urllib3", "oauthlib", "requests_oauthlib")) for record in caplog.records)
     assert leaked(log_text, found) == []
+
+
+def test_a_level_the_program_set_is_kept_and_query_values_are_hidden(caplog):
+    from helpers.log_safety import keep_secrets_out_of_logs
+
+    chosen = logging.getLogger("requests_oauthlib")
+    chosen.setLevel(logging.DEBUG)
+    try:
+        keep_secrets_out_of_logs()
+        assert chosen.level == logging.DEBUG  # an explicit choice is the program's
+        assert logging.getLogger("oauthlib").getEffectiveLevel() == logging.INFO
+    finally:
+        chosen.setLevel(logging.INFO)
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3.connectionpool").debug(
+        '%s://%s:%s "%s %s %s" %s %s', "http", "127.0.0.1", 8765, "GET", "/callback?code=abc123secret&state=xyz", "HTTP/1.1", 200, 10)
+    assert caplog.records[-1].getMessage() == 'http://127.0.0.1:8765 "GET /callback?code=...&state=... HTTP/1.1" 200 10'

@@ -145,7 +145,7 @@ class App:
     name: str
     client_id: str
     grant_types: tuple[str, ...]
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)  # never in a log or a traceback
     redirect_uris: tuple[str, ...] = ()
     token_endpoint_auth_method: str = "client_secret_basic"
     require_pkce: bool = False
