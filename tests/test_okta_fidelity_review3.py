@@ -56,7 +56,6 @@ def user_tokens(okta, scope="openid email offline_access calculator.add"):
 # guides/refresh-tokens/main/index.md: Okta's own cURL examples send -d 'scope=openid offline_access'
 # (curl sends the space as it is); Okta reads it as a space.
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #10: a raw space makes the whole body unreadable")
 def test_a_raw_space_in_the_token_request_body_is_read_as_a_space(okta):
     raw = "grant_type=client_credentials&scope=calculator.add calculator.subtract"
     answer = requests.post(okta.token_endpoint, auth=m2m_auth(okta), data=raw, headers=FORM, timeout=10)
@@ -64,7 +63,6 @@ def test_a_raw_space_in_the_token_request_body_is_read_as_a_space(okta):
     assert answer.json()["scope"] == "calculator.add calculator.subtract"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #10: /introspect and /revoke say the token is missing")
 def test_a_raw_space_in_introspect_and_revoke_bodies_is_read_as_a_space(okta):
     token = requests.post(okta.token_endpoint, auth=m2m_auth(okta), timeout=10,
                           data={"grant_type": "client_credentials", "scope": "calculator.add"}).json()["access_token"]
@@ -77,7 +75,6 @@ def test_a_raw_space_in_introspect_and_revoke_bodies_is_read_as_a_space(okta):
     assert after.json() == {"active": False}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #10: okta_checks blames OAUTH_ISSUER for a body it could not read")
 def test_checks_do_not_blame_the_issuer_when_the_grant_is_offered():
     # catalogue unsupported_grant_type: "... Configured grant types: [en]."
     offered = ("The authorization grant type is not supported by the authorization server. Configured grant "

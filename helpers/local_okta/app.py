@@ -22,7 +22,7 @@ pages and the authorize flow are in ``authorize.py``; the keys endpoint sends Ok
 from __future__ import annotations
 
 import secrets
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from fastmcp.server.http import HostOriginGuardMiddleware
 from oauthlib.oauth2 import Server
@@ -103,7 +103,7 @@ def build_app(state: OktaState) -> Starlette:
             return _method_not_allowed()
         if any(name in request.query_params for name in CREDENTIAL_PARAMETERS):  # client_credentials_in_query
             return _json_error(400, "invalid_request", errors.CREDENTIALS_IN_QUERY)
-        body = (await request.body()).decode("utf-8", "replace")
+        body = await _form_body(request)
         headers, payload, status = _oauthlib_answer(oauth(server_id).create_token_response, request, body)
         grant_type = _form_value(body, "grant_type")
         payload, status = errors.translate_token_error(payload, status, grant_type)
@@ -113,7 +113,7 @@ def build_app(state: OktaState) -> Starlette:
         """A POST-only endpoint answered by one of oauthlib's ``create_*_response`` methods."""
         if request.method != "POST":
             return _method_not_allowed()
-        body = (await request.body()).decode("utf-8", "replace")
+        body = await _form_body(request)
         headers, payload, status = _oauthlib_answer(create_response, request, body)
         payload, status = errors.translate_token_error(payload, status, grant_type="(none)")
         return _oauthlib_response(headers, payload, status)
@@ -196,6 +196,17 @@ def _method_not_allowed() -> JSONResponse:
         status_code=405,
         headers={"Allow": "POST"},
     )
+
+
+async def _form_body(request: Request) -> str:
+    """The form body re-encoded, so that oauthlib reads it as Okta does.
+
+    Okta reads a raw space as a space (its own cURL examples send ``-d 'scope=openid
+    offline_access'``); oauthlib refuses to read a body with any character that is not
+    URL-encoded and then sees no parameter at all. Repeated parameters stay repeated.
+    """
+    raw = (await request.body()).decode("utf-8", "replace")
+    return urlencode(parse_qsl(raw, keep_blank_values=True))
 
 
 def _oauthlib_answer(create_response, request: Request, body: str) -> tuple[dict, str | None, int]:

@@ -152,6 +152,14 @@ def token_error(error: str, description: str, scope: str, app: str = "service") 
             f"Okta refused the scope {scope}",
             f"Check the scope's spelling in the request and under {AUTH_SERVER} > Scopes.",
         )
+    if error == "unsupported_grant_type" and "client_credentials" in description:
+        return TokenDiagnosis(  # the server offers the grant: the request's grant_type was not read
+            "Okta found no grant_type it knows in the request (misspelled, or in a body it could not read), "
+            "although this server offers client_credentials",
+            "Send grant_type=client_credentials in a form-encoded body (Content-Type: "
+            "application/x-www-form-urlencoded): with requests, data={...}, not json=; with curl, -d or "
+            "--data-urlencode, not a JSON string.",
+        )
     if error == "unsupported_grant_type":
         return TokenDiagnosis(
             "this authorization server does not offer the client-credentials grant",
