@@ -275,11 +275,17 @@ def _error_cases(okta):
             {"Authorization": "Basic !!!not-base64"}, cc, 401, "invalid_client",
             "Found Authentication header but was not valid client credentials.",
         ),
-        # private_key_jwt / client_secret_jwt are not emulated: no app here has keys
+        # private_key_jwt / client_secret_jwt are not emulated: no app here has keys; an assertion
+        # that is no JWT gets the catalogue's client_assertion_invalid_jwt
         "client assertion": (
-            {}, {**cc, "client_id": write.client_id, "client_assertion": "eyJ.x.y",
+            {}, {**cc, "client_id": write.client_id, "client_assertion": jwt.encode({"iss": write.client_id}, "k" * 32),
                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
             401, "invalid_client", CLIENT_AUTH_FAILED,
+        ),
+        "client assertion that is no JWT": (
+            {}, {**cc, "client_id": write.client_id, "client_assertion": "eyJ.x.y",
+                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+            401, "invalid_client", "The parsing of the client_assertion failed.",
         ),
         # the Basic header names one app, the body's client_id another: whose request is it?
         "client_id in the body differs from Basic": (
@@ -366,7 +372,7 @@ def _error_cases(okta):
 
 ERROR_CASES = [
     "wrong secret", "unknown client", "no credentials", "client_id in the body differs from Basic",
-    "Authorization header that is not Basic credentials", "client assertion",
+    "Authorization header that is not Basic credentials", "client assertion", "client assertion that is no JWT",
     "header and body credentials", "no grant_type",
     "unsupported grant_type", "grant not allowed for app", "scope not configured",
     "no scope and no default scopes", "openid with client credentials", "scope the rule does not allow",

@@ -454,7 +454,8 @@ def test_introspection_of_access_and_refresh_tokens(okta, ada):
     refresh_info = introspect(okta, body["refresh_token"]).json()
     assert refresh_info["active"] is True and refresh_info["username"] == ada.login
     assert introspect(okta, "garbage").json() == {"active": False}
-    assert introspect(okta, body["id_token"]).json() == {"active": False}
+    id_token = introspect(okta, body["id_token"]).json()  # [OIDC ref] /introspect takes ID tokens too
+    assert id_token["active"] is True and id_token["aud"] == okta.clients["web"].client_id and id_token["sub"] == ada.uid
 
 
 def test_introspection_requires_client_authentication(okta):

@@ -185,7 +185,8 @@ def test_userinfo_takes_the_token_from_the_header_or_the_body_only(okta):
     assert (in_query.status_code, in_query.json()["error_description"]) == (400, "The access token cannot be presented in a query string.")
     assert (twice.status_code, twice.json()["error_description"]) == (
         400, "The access token cannot be specified in both the Authorization header and the request-body.")
-    assert (missing.status_code, missing.json()) == (401, {"error": "invalid_request", "error_description": "The access token is missing."})
+    assert (missing.status_code, missing.content) == (401, b"")  # [OIDC ref]: a 401 is the challenge alone
+    assert missing.headers["WWW-Authenticate"] == 'Bearer error="invalid_request", error_description="The access token is missing."'
     assert in_body.status_code == 200 and "sub" in in_body.json()
 
 

@@ -102,7 +102,6 @@ def test_checks_do_not_blame_the_issuer_when_the_grant_is_offered():
 
 # -- #11: the remaining differences ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: userinfo errors carry a JSON body")
 @pytest.mark.parametrize("case", ["no token", "invalid token", "token without openid"])
 def test_userinfo_errors_are_a_challenge_with_an_empty_body(okta, case):
     # [OIDC ref] /userinfo "Response example (error)": 401 / 403 with WWW-Authenticate only;
@@ -120,7 +119,6 @@ def test_userinfo_errors_are_a_challenge_with_an_empty_body(okta, case):
     assert answer.content == b""
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: the policy is evaluated again at the code exchange")
 def test_the_policy_is_not_evaluated_again_at_the_code_exchange(okta):
     # [OIDC ref] "Subtle behavior": "when a token is requested using the authorization_code grant
     # type, the policy isn't evaluated again, and a change in the policy after the user or client is
@@ -141,7 +139,6 @@ def test_the_policy_is_not_evaluated_again_at_the_code_exchange(okta):
     assert answer.status_code == 200, answer.text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: a public client's client_id in the query is refused")
 def test_a_public_client_introspects_with_its_client_id_in_the_query(okta):
     # [OIDC ref] /introspect: "For public clients ... you must include the client_id as a query
     # parameter when calling the /introspect endpoint."
@@ -151,7 +148,6 @@ def test_a_public_client_introspects_with_its_client_id_in_the_query(okta):
     assert answer.json()["active"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: an ID token introspects as inactive")
 def test_an_id_token_introspects_as_active_with_its_claims(okta):
     # [OIDC ref] /introspect: "This endpoint takes an access token, ID token, refresh token, or device
     # secret"; token_type_hint may be id_token; the answer holds the token's claims besides "active"
@@ -169,7 +165,6 @@ def test_an_id_token_introspects_as_active_with_its_claims(okta):
     assert answer["username"] == okta.users[0].login
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: no Referrer-Policy on redirects")
 @pytest.mark.parametrize("mode", ["query", "fragment"])
 def test_redirects_to_the_client_carry_referrer_policy_no_referrer(okta, mode):
     # [OIDC ref] response_mode: "The Referrer-Policy header is automatically included in the response
@@ -187,7 +182,6 @@ def test_redirects_to_the_client_carry_referrer_policy_no_referrer(okta, mode):
     assert seen == ["no-referrer"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: request_parameter_supported advertised, request= ignored")
 def test_metadata_does_not_advertise_request_objects_it_ignores(okta):
     # [OIDC ref] metadata: request_parameter_supported "Indicates if request parameters are supported";
     # the local server ignores request= (not emulated), so it must not say it reads it
@@ -197,7 +191,6 @@ def test_metadata_does_not_advertise_request_objects_it_ignores(okta):
         assert "request_object_signing_alg_values_supported" not in metadata
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: refresh tokens never idle-expire")
 def test_a_refresh_token_unused_for_seven_days_expires(okta, monkeypatch):
     # guides/refresh-tokens/main/index.md: "The refresh token lifetime does expire every seven days
     # if it hasn't been used." (the rule's refreshTokenWindowMinutes, default 10080)
@@ -221,7 +214,6 @@ def test_a_refresh_token_unused_for_seven_days_expires(okta, monkeypatch):
     assert refresh(used.json()["refresh_token"]).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #11: a malformed client assertion gets the generic text")
 def test_a_malformed_client_assertion_gets_oktas_parsing_error(okta):
     # catalogue client_assertion_invalid_jwt: 401 invalid_client "The parsing of the client_assertion failed."
     answer = requests.post(okta.token_endpoint, timeout=10, data={

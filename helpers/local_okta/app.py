@@ -109,17 +109,20 @@ def build_app(state: OktaState) -> Starlette:
         payload, status = errors.translate_token_error(payload, status, grant_type)
         return _oauthlib_response(headers, payload, status)
 
-    async def post_to_oauthlib(request: Request, create_response) -> Response:
-        """A POST-only endpoint answered by one of oauthlib's ``create_*_response`` methods."""
+    async def post_to_oauthlib(request: Request, create_response, from_query: tuple[str, ...] = ()) -> Response:
+        """A POST-only endpoint answered by one of oauthlib's ``create_*_response`` methods
+        (``from_query``: parameters also read from the query when the body lacks them)."""
         if request.method != "POST":
             return _method_not_allowed()
-        body = await _form_body(request)
+        body = await _form_body(request, from_query)
         headers, payload, status = _oauthlib_answer(create_response, request, body)
         payload, status = errors.translate_token_error(payload, status, grant_type="(none)")
         return _oauthlib_response(headers, payload, status)
 
     async def introspect(request: Request, server_id: str) -> Response:
-        return await post_to_oauthlib(request, oauth(server_id).create_introspect_response)
+        # A public client names itself in the query ([OIDC ref] /introspect); the body wins if both do.
+        return await post_to_oauthlib(request, oauth(server_id).create_introspect_response,
+                                      from_query=("client_id",))
 
     async def revoke(request: Request, server_id: str) -> Response:
         return await post_to_oauthlib(request, oauth(server_id).create_revocation_response)
@@ -184,8 +187,12 @@ def _json_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
-def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
+def _bearer_error(status: int, error: str, description: str) -> Response:
+    """Userinfo's refusal: a 401 or 403 is the ``WWW-Authenticate`` challenge alone, with an empty
+    body ([OIDC ref] /userinfo error examples); a 400 (catalogue errors) also has the JSON body."""
     challenge = f'Bearer error="{error}", error_description="{description}"'
+    if status in (401, 403):
+        return Response(b"", status_code=status, headers={"WWW-Authenticate": challenge})
     return JSONResponse({"error": error, "error_description": description}, status_code=status,
                         headers={"WWW-Authenticate": challenge})
 
@@ -198,7 +205,7 @@ def _method_not_allowed() -> JSONResponse:
     )
 
 
-async def _form_body(request: Request) -> str:
+async def _form_body(request: Request, from_query: tuple[str, ...] = ()) -> str:
     """The form body re-encoded, so that oauthlib reads it as Okta does.
 
     Okta reads a raw space as a space (its own cURL examples send ``-d 'scope=openid
@@ -206,7 +213,10 @@ async def _form_body(request: Request) -> str:
     URL-encoded and then sees no parameter at all. Repeated parameters stay repeated.
     """
     raw = (await request.body()).decode("utf-8", "replace")
-    return urlencode(parse_qsl(raw, keep_blank_values=True))
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    pairs += [(name, request.query_params[name]) for name in from_query
+              if name in request.query_params and all(key != name for key, _ in pairs)]
+    return urlencode(pairs)
 
 
 def _oauthlib_answer(create_response, request: Request, body: str) -> tuple[dict, str | None, int]:

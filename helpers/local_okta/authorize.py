@@ -43,6 +43,8 @@ __all__ = ["TRANSACTION_LIFETIME", "authorize_endpoint", "fatal_page"]
 #: A sign-in transaction (the pages between GET /authorize and the redirect) lives this long.
 TRANSACTION_LIFETIME = 600
 #: Pages a person sees must never be shown inside another site's frame.
+#: A redirect carrying a code or tokens in its query or fragment ([OIDC ref] response_mode).
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'", "Cache-Control": "no-store"}
 
 
@@ -67,9 +69,9 @@ def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str
     if response_mode == "form_post":
         return page(pages.form_post_page(redirect_uri, params))
     if response_mode == "fragment":
-        return RedirectResponse(redirect_uri + "#" + urlencode(params), status_code=302)
+        return RedirectResponse(redirect_uri + "#" + urlencode(params), status_code=302, headers=NO_REFERRER)
     separator = "&" if urlsplit(redirect_uri).query else "?"
-    return RedirectResponse(redirect_uri + separator + urlencode(params), status_code=302)
+    return RedirectResponse(redirect_uri + separator + urlencode(params), status_code=302, headers=NO_REFERRER)
 
 
 def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
@@ -167,7 +169,7 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
         location = headers["Location"]
         if tx["response_mode"] == "form_post":
             return back_to_client(tx["redirect_uri"], dict(_query_pairs(location)), "form_post")
-        return RedirectResponse(location, status_code=302)
+        return RedirectResponse(location, status_code=302, headers=NO_REFERRER)
 
     return authorize
 

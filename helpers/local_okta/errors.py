@@ -33,6 +33,7 @@ NO_DEFAULT_SCOPES = (
     "The authorization server resource does not have any configured default scopes, 'scope' must be provided."
 )
 OPENID_WITH_CLIENT_CREDENTIALS = "Cannot request 'openid' scopes using client credentials."  # openid_not_allowed_client_creds
+CLIENT_ASSERTION_INVALID_JWT = "The parsing of the client_assertion failed."  # client_assertion_invalid_jwt
 POLICY_EVALUATION_FAILED = "Policy evaluation failed for this request, please check the policy configurations."  # no_matching_policy
 USER_NOT_ASSIGNED = "User is not assigned to the client application."  # user_not_assigned
 CODE_INVALID = "The authorization code is invalid or has expired."

@@ -9,7 +9,11 @@ questions after a grant has been validated). What it follows:
   tokens issued since the user authenticated" (Okta's refresh-tokens guide);
 - a rotated token keeps the expiry of the family's first token;
 - revoking a refresh token also revokes the access tokens issued with it (revoke-tokens guide);
-- a client introspects only its own refresh tokens; any other answers ``{"active": false}``.
+- a client introspects only its own refresh tokens; any other answers ``{"active": false}``;
+- a refresh token unused for its rule's window (seven days by default) expires ("The refresh
+  token lifetime does expire every seven days if it hasn't been used", refresh-tokens guide);
+- an ID token of this server introspects as active with its claims ([OIDC ref] /introspect takes
+  "an access token, ID token, refresh token, or device secret").
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ import time
 from . import errors
 from .state import RefreshRecord, now
 
-__all__ = ["TokenLifecycle"]
+__all__ = ["TokenLifecycle", "clock"]
+
+
+def clock() -> float:
+    """Now, in seconds since the epoch (a function, so that a test can move it days ahead)."""
+    return time.time()
 
 
 class TokenLifecycle:
@@ -32,7 +41,11 @@ class TokenLifecycle:
             record = self.state.store.refresh_tokens.get(token)
         if record is None or record.server_id != self.server_id:
             return None
-        if record.expires_at is not None and time.time() > record.expires_at:
+        current = clock()
+        if record.expires_at is not None and current > record.expires_at:
+            return None
+        last_used = record.last_used_at if record.last_used_at is not None else record.issued_at
+        if record.idle_window is not None and current - last_used > record.idle_window:
             return None
         return record
 
@@ -53,6 +66,7 @@ class TokenLifecycle:
             raise errors.OktaError("access_denied", errors.REFRESH_SCOPES_DENIED.format(errors.listed(denied)), 400, request)
         request.user = request.okta_user = user
         request.okta_auth_time = record.auth_time
+        record.last_used_at = clock()  # used: its idle window starts again
         request.okta_refresh = record
         request.okta_family = record.family
         request.okta_rule = self._evaluate(client, "authorization_code", record.scopes, request)
@@ -88,10 +102,11 @@ class TokenLifecycle:
         else:
             lifetime = request.okta_rule.refresh_token_lifetime
             expires_at = None if lifetime is None else issued + lifetime
+        window = getattr(previous, "idle_window", None) or request.okta_rule.refresh_token_window
         record = RefreshRecord(
             server_id=self.server_id, client_id=request.client.client_id, scopes=list(request.scopes),
             login=request.okta_user.login, auth_time=request.okta_auth_time, issued_at=issued,
-            expires_at=expires_at, family=family,
+            expires_at=expires_at, family=family, idle_window=window, last_used_at=clock(),
         )
         with self.state.store.lock:
             self.state.store.refresh_tokens[new] = record
@@ -112,7 +127,23 @@ class TokenLifecycle:
                 return None
         return claims
 
+    def _id_token_answer(self, token: str) -> dict | None:
+        """An unexpired ID token of this server: its claims, as Okta's introspection lists them."""
+        claims = self.state.keys[self.server_id].verify(token)
+        if not claims or "scp" in claims or not str(claims.get("jti", "")).startswith("ID."):
+            return None
+        if claims.get("iss") != self.state.issuer(self.server_id) or claims.get("exp", 0) <= clock():
+            return None
+        user = next((u for u in self.state.tenant.users if u.uid == claims.get("sub")), None)
+        answer = {**claims, "client_id": claims.get("aud"), "token_type": "Bearer"}
+        if user is not None:
+            answer["username"] = user.login
+        return answer
+
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs) -> dict | None:
+        id_token = self._id_token_answer(token)
+        if id_token is not None:
+            return id_token
         claims = self._access_claims(token)
         if claims is not None:
             result = {

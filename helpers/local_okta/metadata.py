@@ -56,8 +56,9 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
             "introspection_endpoint_auth_methods_supported": list(_AUTH_METHODS),
             "revocation_endpoint": endpoint("revoke"),
             "revocation_endpoint_auth_methods_supported": list(_AUTH_METHODS),
-            "request_parameter_supported": True,
-            "request_object_signing_alg_values_supported": ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+            # Okta honours request= (a signed request object); the local server does not read it, so
+            # it says so rather than advertise Okta's true and ignore the parameter.
+            "request_parameter_supported": False,
         }
     )
     if openid:

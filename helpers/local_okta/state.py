@@ -50,6 +50,8 @@ class CodeRecord:
     nonce: str | None
     expires_at: float
     family: str = ""
+    #: the policy rule matched at sign-in: Okta does not evaluate the policy again at the exchange
+    rule: PolicyRule | None = None
 
 
 @dataclass
@@ -70,6 +72,9 @@ class RefreshRecord:
     family: str = ""
     replaced_by: str | None = None
     rotated_at: float | None = None
+    #: seconds without use after which it expires (the rule's window), and when it was last used
+    idle_window: float | None = None
+    last_used_at: float | None = None
 
 
 @dataclass

@@ -79,7 +79,9 @@ class PolicyRule:
     ``scopes=("*",)`` is "Any scopes"; otherwise a request matches only if it asks for nothing
     but these. Lifetimes are seconds (Okta allows 5 minutes to 24 hours for access tokens; the
     local server accepts shorter ones for demonstrations); ``refresh_token_lifetime=None`` is
-    "Unlimited". The rule applies to any user assigned to the app ("Any user assigned the app").
+    "Unlimited". ``refresh_token_window``: a refresh token not used for this long expires ("but will
+    expire if not used every": seven days by default, Okta's refresh-tokens guide). The rule applies to
+    any user assigned to the app ("Any user assigned the app").
     """
 
     name: str
@@ -87,6 +89,7 @@ class PolicyRule:
     scopes: tuple[str, ...] = ("*",)
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int | None = None
+    refresh_token_window: int = 7 * 24 * 3600
 
     def allows(self, scope: str) -> bool:
         return "*" in self.scopes or scope in self.scopes

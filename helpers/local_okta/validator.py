@@ -18,6 +18,7 @@ import secrets
 import time
 from urllib.parse import unquote
 
+import jwt
 from oauthlib.oauth2 import RequestValidator
 
 from . import errors
@@ -46,6 +47,15 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     # RFC 6749 2.3.1: both parts are form-urlencoded before Base64 (most clients skip it)
     return unquote(client_id), unquote(secret)
+
+
+def _is_jwt(value: str) -> bool:
+    """Whether ``value`` parses as a JWT (header and claims), whatever its signature."""
+    try:
+        jwt.decode(value, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return True
 
 
 class OktaRequestValidator(TokenLifecycle, RequestValidator):
@@ -89,6 +99,8 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         elif body_secret:
             client_id, secret = request.client_id, body_secret
         elif assertion:  # private_key_jwt / client_secret_jwt are not emulated: no app here has keys
+            if not _is_jwt(assertion):
+                raise errors.invalid_client(errors.CLIENT_ASSERTION_INVALID_JWT, request)  # client_assertion_invalid_jwt
             raise errors.invalid_client(request=request)
         elif request.headers.get("Authorization"):  # invalid_basic_auth_creds
             raise errors.invalid_client("Found Authentication header but was not valid client credentials.", request)
@@ -151,6 +163,7 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
             code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,
             nonce=request.nonce, expires_at=time.monotonic() + CODE_LIFETIME,
             family=secrets.token_urlsafe(12),  # one sign-in: its refresh and access tokens
+            rule=getattr(request, "okta_rule", None),
         )
         with self.state.store.lock:
             self.state.store.codes[code["code"]] = record
@@ -214,7 +227,9 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         request.okta_code, request.scopes = record, list(record.scopes)
         request.user = request.okta_user = user
         request.okta_auth_time, request.okta_nonce, request.okta_family = record.auth_time, record.nonce, record.family
-        request.okta_rule = self._evaluate(client, "authorization_code", request.scopes, request)
+        # [OIDC ref] "Subtle behavior": for the authorization_code grant the policy is not evaluated
+        # again; the rule matched at sign-in still decides the lifetimes.
+        request.okta_rule = record.rule or self._evaluate(client, "authorization_code", request.scopes, request)
         return True
 
     def get_code_challenge(self, code, request):
