@@ -30,6 +30,7 @@ from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
 from .state import ORG_SERVER, OktaState
+from .rate_limits import RateLimiter
 from .defaults import default_tenant
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
@@ -261,6 +262,16 @@ class LocalOkta:
         if seconds is not None and (not isinstance(seconds, int) or seconds < 1):
             raise ValueError("The access token lifetime must be a whole number of seconds >= 1, or None.")
         self._state.access_token_lifetime = seconds
+
+    def set_rate_limit(self, limit: int | None, window: int = 5) -> None:
+        """The rate-limit scenario: at most ``limit`` requests per client per endpoint (token,
+        introspect, revoke) in each ``window`` seconds (1 to 5), then Okta's 429 (``None``: off)."""
+        self._state.rate_limiter = None if limit is None else RateLimiter(limit, window)
+
+    def rate_limit_report(self) -> dict[str, int]:
+        """``{"endpoint client": most 429s before one reset}`` (empty: none, or the scenario is off)."""
+        limiter = self._state.rate_limiter
+        return limiter.report() if limiter is not None else {}
 
     @property
     def request_counts(self) -> Counter[str]:

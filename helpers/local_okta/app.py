@@ -17,6 +17,8 @@ The server is HTTPS, like Okta (``helpers.local_tls``), and binds 127.0.0.1 only
 pages and the authorize flow are in ``authorize.py``; the keys endpoint sends Okta's kind of
 ``Cache-Control``; client credentials in a URL's query are refused (catalogue
 ``client_credentials_in_query``); userinfo without ``openid`` answers 403 ``insufficient_scope``.
+With the rate-limit scenario on (``rate_limits.py``), token, introspection and revocation
+requests are counted per client and answered 429 past the limit, with Okta's headers.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors
+from . import errors, rate_limits
 from .authorize import authorize_endpoint
 from .metadata import authorization_server_metadata
 from .oauth import build_oauth_server
@@ -93,7 +95,14 @@ def build_app(state: OktaState) -> Starlette:
         if handler is None:
             return _not_found(f"{endpoint} (not emulated by the local server)", kind="Endpoint")
         state.request_counts[endpoint] += 1
-        return await handler(request, server_id)
+        limiter = state.rate_limiter
+        if limiter is None or endpoint not in rate_limits.LIMITED_ENDPOINTS:
+            return await handler(request, server_id)
+        client = rate_limits.client_of(request.headers, await request.body(), request.query_params)
+        allowed, headers = limiter.take(endpoint, client)
+        response = await handler(request, server_id) if allowed else rate_limits.too_many_requests(endpoint, headers)
+        response.headers.update(headers)  # Okta sends the three headers on every answer
+        return response
 
     async def keys(request: Request, server_id: str) -> Response:
         return JSONResponse(state.keys[server_id].jwks(), headers={"Cache-Control": JWKS_CACHE_CONTROL})
