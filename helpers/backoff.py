@@ -11,7 +11,8 @@ the bookkeeping for the better behaviour (the same idea as a future shared by ma
 - otherwise it makes the one attempt and reports :meth:`succeeded` or :meth:`failed`.
 
 The pause doubles after each failure in a row (``first_delay``, 2x, 4x, ... up to ``max_delay``)
-and is forgotten after a success. The lock belongs to the caller (the token manager's, the
+and is forgotten after a success. A failure that says when to try again (a rate limit's
+``retry_after``, from ``X-Rate-Limit-Reset``) pauses at least that long. The lock belongs to the caller (the token manager's, the
 gateway's), so this class holds no lock of its own and must be used under the caller's.
 """
 
@@ -69,7 +70,9 @@ class SharedBackoff:
         """The attempt failed with ``error``: share it, and pause before the next attempt."""
         self._finished += 1
         self._failure = error
-        self._retry_at = self._clock() + self._delay
+        told = getattr(error, "retry_after", None)  # Okta's X-Rate-Limit-Reset: nothing sooner is useful
+        wait = max(self._delay, told) if isinstance(told, (int, float)) else self._delay
+        self._retry_at = self._clock() + wait
         self._delay = min(self._delay * 2, self.max_delay)
 
     @property

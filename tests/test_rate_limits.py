@@ -94,17 +94,16 @@ def test_the_scenario_is_switched_on_by_the_environment(monkeypatch):
     assert (limiter.limit, limiter.window) == (3, 2)
     with pytest.raises(ValueError, match="window 1 to 5"):
         from_environment({"LOCAL_OKTA_RATE_LIMIT": "3/60"})
-    monkeypatch.setenv("LOCAL_OKTA_RATE_LIMIT", "1/1")
+    monkeypatch.setenv("LOCAL_OKTA_RATE_LIMIT", "1/5")
     server = start_local_okta(name="test-rate-limits-from-environment")
-    try:
-        assert [token_request(server).status_code for _ in range(2)] == [200, 429]
+    try:  # three requests: at most two windows, so at least one 429
+        assert 429 in [token_request(server).status_code for _ in range(3)]
     finally:
         server.stop()
 
 
 # -- reading a 429 ------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: an E0000047 body is called 'not JSON', a 429 is no rate limit")
 def test_a_429_is_read_as_a_rate_limit_with_its_reset():
     from helpers.tokens import TokenRateLimitedError
 
@@ -117,7 +116,6 @@ def test_a_429_is_read_as_a_rate_limit_with_its_reset():
     assert error.error == "E0000047" and error.error_description == SUMMARY
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: the backoff ignores X-Rate-Limit-Reset")
 def test_the_shared_backoff_waits_for_the_reset():
     class Limited(Exception):
         retry_after = 7.0
@@ -129,7 +127,6 @@ def test_the_shared_backoff_waits_for_the_reset():
 
 # -- the clients --------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: a 429 is raised at once, never waited out")
 @pytest.mark.parametrize("fetch", [fetch_token_with_requests, fetch_token_with_requests_oauthlib])
 def test_a_fetch_waits_for_a_near_reset_then_asks_once_more(okta, fetch):
     client = okta.clients["write_service"]
@@ -144,7 +141,6 @@ def test_a_fetch_waits_for_a_near_reset_then_asks_once_more(okta, fetch):
             fetch(okta.token_endpoint, client, "calculator.add", max_wait=0)  # a reset too far to wait for
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: the manager retries before X-Rate-Limit-Reset")
 def test_the_manager_keeps_a_valid_token_and_asks_once_per_reset(okta):
     client = okta.clients["write_service"]
     offset = [0.0]

@@ -14,6 +14,7 @@ from .manager import FETCHERS, StepUpRefusedError, TokenManager, TokenRejectedEr
 from .responses import (
     TokenEndpointUnreachable,
     TokenError,
+    TokenRateLimitedError,
     TokenRequestError,
     TokenResponse,
     require_secure_token_url,
@@ -26,6 +27,7 @@ __all__ = [
     "TokenEndpointUnreachable",
     "TokenError",
     "TokenManager",
+    "TokenRateLimitedError",
     "TokenRejectedError",
     "TokenRequestError",
     "TokenResponse",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from helpers.display import mask_secret
+from helpers.rate_limits import retry_once_after_reset
 from helpers.settings import ClientCredentials
 
 from .fetching import basic_credentials, client_credentials_form, require_secret
@@ -83,7 +84,10 @@ class CurlCommand:
 def curl_command(
     token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT
 ) -> CurlCommand:
-    """Build the cURL command that asks ``token_url`` for a client-credentials token."""
+    """Build the cURL command that asks ``token_url`` for a client-credentials token.
+
+    Its last line of output is the HTTP status and Okta's ``X-Rate-Limit-Reset`` (when the rate
+    limit resets, in epoch seconds), which a 429 needs."""
     require_secure_token_url(token_url)
     secret = require_secret(client)
     quoted = ":".join(basic_credentials(client.client_id, secret)).replace("\\", "\\\\").replace('"', '\\"')
@@ -97,7 +101,7 @@ def curl_command(
         "--config", "-",
         "--data", urlencode(client_credentials_form(scopes)),
         "--max-time", f"{timeout:g}",
-        "--write-out", "\\n%{http_code}",
+        "--write-out", "\\n%{http_code} %header{x-rate-limit-reset}",
     )
     return CurlCommand(argv=argv, stdin=f'user = "{quoted}"\n', client_id=client.client_id, client_secret=secret)
 
@@ -108,9 +112,15 @@ def curl_available() -> bool:
 
 
 def fetch_token_with_curl(
-    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT
+    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float | None = None,
 ) -> TokenResponse:
-    """Run :func:`curl_command` and read its answer (raises :class:`TokenError` without ``curl``)."""
+    """Run :func:`curl_command` and read its answer (raises :class:`TokenError` without ``curl``);
+    a 429 with a near ``X-Rate-Limit-Reset`` is waited out and asked once more."""
+    return retry_once_after_reset(lambda: _run_curl(token_url, client, scopes, timeout), max_wait=max_wait)
+
+
+def _run_curl(token_url: str, client: ClientCredentials, scopes: str | Iterable[str], timeout: float) -> TokenResponse:
     command = curl_command(token_url, client, scopes, timeout=timeout)
     if not curl_available():
         raise TokenError("curl is not installed here; the command it would run is:\n" + command.display())
@@ -121,9 +131,11 @@ def fetch_token_with_curl(
         reason = re.sub(r"^curl: \(\d+\) ", "", result.stderr.strip()) or f"curl exit code {result.returncode}"
         raise TokenEndpointUnreachable(token_url, reason)
     body, _, status_line = result.stdout.rpartition("\n")
-    status = int(status_line) if status_line.isdigit() else 0
+    status_text, _, reset = status_line.partition(" ")  # "%header{...}" needs curl 7.84; older: ignored
+    status = int(status_text) if status_text.isdigit() else 0
+    headers = {"X-Rate-Limit-Reset": reset.strip()} if reset.strip().isdigit() else {}
     if status != 200:
-        raise TokenRequestError.from_body(status, body, token_url)
+        raise TokenRequestError.from_body(status, body, token_url, headers)
     try:
         payload = json.loads(body)
     except ValueError:

@@ -21,7 +21,10 @@ Every way refuses a token URL that is not ``https://`` before sending anything
 (:func:`~helpers.tokens.responses.require_secure_token_url`); Okta's token endpoints and the
 local authorization server's are all HTTPS. An error answer raises
 :class:`TokenRequestError`; a token endpoint that cannot be reached raises
-:class:`TokenEndpointUnreachable`. Neither message ever contains the secret.
+:class:`TokenEndpointUnreachable`. Neither message ever contains the secret. A 429 whose
+``X-Rate-Limit-Reset`` is at most ``max_wait`` seconds away (default 10) is waited out and the
+request made once more; otherwise :class:`~helpers.tokens.responses.TokenRateLimitedError`
+says "rate limited by Okta, retry after N s" (:mod:`helpers.rate_limits`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from urllib.parse import quote
 
 import requests
 
+from helpers.rate_limits import retry_once_after_reset
 from helpers.settings import ClientCredentials
 
 from .responses import (
@@ -90,9 +94,14 @@ def require_secret(client: ClientCredentials) -> str:
 
 
 def fetch_token_with_requests(
-    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT
+    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float | None = None,
 ) -> TokenResponse:
     """POST the client-credentials form with ``Authorization: Basic base64(id:secret)``."""
+    return retry_once_after_reset(lambda: _post_with_basic(token_url, client, scopes, timeout), max_wait=max_wait)
+
+
+def _post_with_basic(token_url: str, client: ClientCredentials, scopes: str | Iterable[str], timeout: float) -> TokenResponse:
     require_secure_token_url(token_url)
     secret = require_secret(client)
     user_name, password = basic_credentials(client.client_id, secret)  # urlencoded (RFC 6749 2.3.1)
@@ -113,11 +122,11 @@ def fetch_token_with_requests(
 def read_response(response: requests.Response, token_url: str) -> TokenResponse:
     """A token endpoint's answer: the token, or :class:`TokenRequestError` with Okta's error."""
     if response.status_code != 200:
-        raise TokenRequestError.from_body(response.status_code, response.text, token_url)
+        raise TokenRequestError.from_body(response.status_code, response.text, token_url, response.headers)
     try:
         payload = response.json()
     except ValueError:
-        raise TokenRequestError.from_body(response.status_code, response.text, token_url) from None
+        raise TokenRequestError.from_body(response.status_code, response.text, token_url, response.headers) from None
     return TokenResponse.from_json(payload, token_url)
 
 
@@ -135,9 +144,14 @@ def describe(exc: requests.RequestException) -> str:
 # -- 3. requests-oauthlib's BackendApplicationClient -------------------------------------------
 
 def fetch_token_with_requests_oauthlib(
-    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT
+    token_url: str, client: ClientCredentials, scopes: str | Iterable[str], *, timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float | None = None,
 ) -> TokenResponse:
     """Let ``OAuth2Session`` + ``BackendApplicationClient`` build and send the token request."""
+    return retry_once_after_reset(lambda: _fetch_with_session(token_url, client, scopes, timeout), max_wait=max_wait)
+
+
+def _fetch_with_session(token_url: str, client: ClientCredentials, scopes: str | Iterable[str], timeout: float) -> TokenResponse:
     from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
     from requests_oauthlib import OAuth2Session
 

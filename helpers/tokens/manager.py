@@ -11,6 +11,8 @@ A service that calls an MCP server many times should not ask Okta for a token pe
   caller that waited for it, then a pause (1 s, doubling to 30 s) before the next attempt;
   meanwhile the cached token is served for as long as it is still valid, so a failed renewal
   fails nobody until the token has really expired;
+- after a 429 asks nobody again before ``X-Rate-Limit-Reset``, serving a still-valid token or
+  waiting for a near reset (:mod:`helpers.rate_limits`);
 - plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client): it sets
   ``Authorization: Bearer ...`` on each request; when the MCP server answers 401 anyway (the
   token was revoked, keys rotated, clocks disagree) it renews once and retries once; when it
@@ -40,6 +42,7 @@ import httpx2
 from helpers.backoff import SharedBackoff
 from helpers.bearer_auth import RenewingBearerAuth
 from helpers.display import mask_token
+from helpers.rate_limits import RateLimited, retry_once_after_reset
 from helpers.settings import ClientCredentials
 
 from .curl import fetch_token_with_curl
@@ -146,8 +149,8 @@ class TokenManager(RenewingBearerAuth):
             raise ValueError(f"way={way!r}: choose one of {', '.join(sorted(FETCHERS))}.")
         fetch_function = FETCHERS[way]
 
-        def fetch(wanted: tuple[str, ...]) -> TokenResponse:
-            return fetch_function(token_url, client, wanted, timeout=timeout)
+        def fetch(wanted: tuple[str, ...]) -> TokenResponse:  # a 429 is the manager's to wait out
+            return fetch_function(token_url, client, wanted, timeout=timeout, max_wait=0.0)
 
         return cls(fetch, scopes, renew_before=renew_before, step_up=step_up)
 
@@ -200,10 +203,13 @@ class TokenManager(RenewingBearerAuth):
                 raise shared
             wanted = tuple(dict.fromkeys((*self._scopes, *needed)))
             try:
-                cached = self._fetch_now(wanted)
+                cached = retry_once_after_reset(lambda: self._fetch_now(wanted))
                 if not set(needed) <= cached.granted:
                     granted = " ".join(sorted(cached.granted)) or "nothing"
                     raise StepUpRefusedError(needed, wanted, f"was granted only {granted}")
+            except RateLimited as exc:  # not a refusal of the scopes: the limit's reset is the answer
+                gate.failed(exc)
+                raise
             except TokenRequestError as exc:
                 refusal = f"HTTP {exc.status} {exc.error}" + (f": {exc.error_description}" if exc.error_description else "")
                 error = StepUpRefusedError(needed, wanted, f"the authorization server refused it ({refusal})")
@@ -258,8 +264,10 @@ class TokenManager(RenewingBearerAuth):
             shared = self._backoff.failure_to_share(ticket)
             if shared is not None:
                 return self._still_valid_or_raise(shared, rejected)
+            held = self._cached  # a still-valid token makes a 429 not worth a wait
+            wait = None if held is None or held.token.access_token == rejected or self._clock() >= held.expires_at else 0.0
             try:
-                cached = self._fetch_now(self._scopes)
+                cached = retry_once_after_reset(lambda: self._fetch_now(self._scopes), max_wait=wait)
             except TokenError as exc:
                 self._backoff.failed(exc)
                 return self._still_valid_or_raise(exc, rejected)

@@ -3,6 +3,8 @@
 - :class:`TokenResponse`: a successful answer (its ``repr`` masks the token);
 - :class:`TokenRequestError`: Okta answered with an error (status, ``error``, ``error_description``
   and a hint of what to fix);
+- :class:`TokenRateLimitedError`: Okta answered 429 ("rate limited by Okta, retry after N s",
+  with ``retry_after`` from ``X-Rate-Limit-Reset``: see :mod:`helpers.rate_limits`);
 - :class:`TokenEndpointUnreachable`: no answer at all (refused, unresolvable, timed out, TLS);
 - :func:`require_secure_token_url`: client secrets go to ``https://`` token endpoints only.
 
@@ -17,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.display import mask_token
+from helpers.rate_limits import RateLimited, rate_limit_message, seconds_until_reset
 from helpers.urls import is_https
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "TokenEndpointUnreachable",
     "TokenError",
+    "TokenRateLimitedError",
     "TokenRequestError",
     "TokenResponse",
     "require_secure_token_url",
@@ -64,18 +68,42 @@ class TokenRequestError(TokenError):
         super().__init__(message + (f" (Fix: {hint}.)" if hint else ""))
 
     @classmethod
-    def from_body(cls, status: int, body: str, token_url: str) -> TokenRequestError:
-        """Read Okta's JSON error body; anything else becomes a short description."""
+    def from_body(
+        cls, status: int, body: str, token_url: str, headers: Mapping[str, str] | None = None
+    ) -> TokenRequestError:
+        """Read Okta's JSON error body (OAuth's ``error``/``error_description``, or Okta's API
+        ``errorCode``/``errorSummary``); anything else becomes a short description. A 429 is a
+        :class:`TokenRateLimitedError` timed by the answer's ``headers``."""
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
+        error = description = None
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-            return cls(status, payload["error"], payload.get("error_description"), token_url)
+            error, description = payload["error"], payload.get("error_description")
+        elif isinstance(payload, dict) and isinstance(payload.get("errorCode"), str):  # e.g. E0000047
+            error, description = payload["errorCode"], payload.get("errorSummary")
+        if status == 429:
+            return TokenRateLimitedError(status, error, description, token_url, seconds_until_reset(headers or {}))
+        if error is not None:
+            return cls(status, error, description, token_url)
+        if isinstance(payload, (dict, list)):
+            return cls(status, None, f"JSON without an OAuth error ({len(body)} characters)", token_url)
         if status == 200:  # a success answer may hold a token in some other format: never quote it
             return cls(status, None, f"an answer that is not JSON ({len(body)} characters)", token_url)
         snippet = " ".join(body.split())[:80]
         return cls(status, None, f"not JSON: {snippet!r}" if snippet else "empty body", token_url)
+
+
+class TokenRateLimitedError(TokenRequestError, RateLimited):
+    """Okta answered 429: "rate limited by Okta, retry after N s" (``retry_after`` seconds)."""
+
+    def __init__(self, status: int, error: str | None, error_description: str | None, token_url: str,
+                 retry_after: float) -> None:
+        super().__init__(status, error, error_description, token_url)
+        self.retry_after, self.url = retry_after, token_url
+        said = f" Okta said: {error}: {error_description}" if error else ""
+        self.args = (rate_limit_message(retry_after, token_url) + said,)
 
 
 class TokenEndpointUnreachable(TokenError):
