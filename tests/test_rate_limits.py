@@ -179,7 +179,6 @@ def signed_in(okta, calculator):
     login.sign_out()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: a 429 at refresh drops the user's tokens")
 def test_a_429_at_refresh_keeps_the_users_tokens_and_waits_for_the_reset(okta, signed_in):
     before = signed_in.tokens
     reset = limit_from_window_start(okta, 1, 2)
@@ -189,7 +188,6 @@ def test_a_429_at_refresh_keeps_the_users_tokens_and_waits_for_the_reset(okta, s
     assert okta.rate_limit_report() == {f"token {okta.clients['web'].client_id}": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: a 429 at refresh drops the user's tokens")
 def test_a_far_reset_raises_the_rate_limit_message_and_drops_nothing(okta, signed_in, monkeypatch):
     from helpers import rate_limits
 
@@ -203,7 +201,6 @@ def test_a_far_reset_raises_the_rate_limit_message_and_drops_nothing(okta, signe
     assert signed_in.tokens == before and signed_in.access_token() == before.access_token
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: a 429 at the code exchange says the code was used")
 def test_a_429_at_the_code_exchange_is_waited_out(okta, calculator):
     login = UserLogin(calculator.mcp_url, okta.clients["web"], issuer=okta.issuer, redirect_uri=ANY_PORT_REDIRECT_URI)
     pending = login.begin(timeout=15)
@@ -217,10 +214,29 @@ def test_a_429_at_the_code_exchange_is_waited_out(okta, calculator):
     login.sign_out()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22 #9: okta_checks gives generic advice for a 429")
 @pytest.mark.parametrize("error, description", [("invalid_grant", SUMMARY), ("E0000047", SUMMARY)])
 def test_the_checks_explain_a_rate_limit(error, description):
     from helpers.okta_checks.diagnosis import token_error
 
     found = token_error(error, description, "calculator.add")
     assert "rate limit" in found.cause and "X-Rate-Limit-Reset" in found.fix and "OAUTH_ISSUER" not in found.fix
+
+
+def test_the_checks_say_when_to_retry(okta):
+    from helpers.okta_checks.checks import run_checks
+
+    okta.set_rate_limit(1, 5)
+    token_request(okta)  # the service's bucket is used up
+    token = next(result for result in run_checks(okta.settings()).results if result.name == "token:calculator.add")
+    assert "rate limited by Okta, retry after" in token.seen and "X-Rate-Limit-Reset" in token.fix
+
+
+def test_a_manager_without_a_token_waits_for_a_near_reset_once(okta):
+    client = okta.clients["write_service"]
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, "calculator.add")
+    reset = limit_from_window_start(okta, 1, 2)
+    token_request(okta)
+    with __import__("concurrent.futures").futures.ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: manager.get_token(), range(16)))
+    assert len(tokens) == 1 and time.time() >= reset and manager.token_requests == 1
+    assert okta.rate_limit_report() == {f"token {client.client_id}": 1}

@@ -120,9 +120,19 @@ class TokenDiagnosis:
     fix: str
 
 
+RATE_LIMIT_FIX = (
+    "Wait until the time in the answer's X-Rate-Limit-Reset header (epoch seconds; Okta's buckets reset "
+    "within a minute) and run the checks again. A client should cache its token and reuse it (notebook 04's "
+    "TokenManager) instead of asking per call; a class sharing one org shares its limits: Reports > Rate "
+    "Limits in the Admin Console shows which bucket ran out."
+)
+
+
 def token_error(error: str, description: str, scope: str, app: str = "service") -> TokenDiagnosis:
     """The cause and fix of a token-endpoint error for a client-credentials request for ``scope``
     (Okta answers in the OAuth shape or the ``errorCode``/``errorSummary`` shape; both are read)."""
+    if error == "E0000047" or "exceeded rate limit" in description:  # HTTP 429, catalogue user_rate_limited
+        return TokenDiagnosis("Okta's rate limit: too many requests to this endpoint before its reset", RATE_LIMIT_FIX)
     if error == "invalid_client" and "client_id" in description:
         return TokenDiagnosis("Okta does not know this client id", UNKNOWN_CLIENT_FIX)
     if error == "invalid_client" and "private_key_jwt" in description:

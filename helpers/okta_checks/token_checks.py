@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import math
 from collections.abc import Callable
 
 import jwt
 
+from helpers.rate_limits import seconds_until_reset
 from helpers.verification import Protection
 
 from . import diagnosis as fixes
@@ -60,7 +62,10 @@ def token_check(scope: str) -> Callable[[Run], tuple]:
             ), "Check that OAUTH_ISSUER is your custom authorization server. " + fixes.ISSUER_FIX
         error, description = found_error
         found = fixes.token_error(error, description, scope)
-        return Status.FAIL, f"HTTP {response.status_code} {error} \"{description}\": {found.cause}", found.fix
+        cause = found.cause
+        if response.status_code == 429:  # Okta's rate limit: the answer says when it resets
+            cause += f" (rate limited by Okta, retry after {math.ceil(seconds_until_reset(response.headers))} s)"
+        return Status.FAIL, f"HTTP {response.status_code} {error} \"{description}\": {cause}", found.fix
 
     return check
 

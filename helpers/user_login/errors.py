@@ -14,6 +14,8 @@ cases a gateway must tell apart, because the fix differs:
 :class:`SignInTimeoutError`     no redirect arrived in time (or the sign-in was cancelled)
 :class:`RefreshTokenError`      the refresh token was refused (revoked, expired, rotated
                                 away) or there is none: sign the user in again
+:class:`RateLimitedLoginError`  Okta answered 429 ("rate limited by Okta, retry after N s"):
+                                nothing was refused or dropped; try again after the reset
 :class:`NotSignedInError`       no tokens are stored
 :class:`StepUpError`            a tool needs a scope the user has not granted, and asking
                                 for it failed (refused, or no way to ask the user)
@@ -24,6 +26,7 @@ cases a gateway must tell apart, because the fix differs:
 from __future__ import annotations
 
 from ..error_chain import find_in_chain
+from ..rate_limits import RateLimited, rate_limit_message
 
 __all__ = [
     "AuthorizationCodeError",
@@ -32,6 +35,7 @@ __all__ = [
     "InsecureURLError",
     "LoginError",
     "NotSignedInError",
+    "RateLimitedLoginError",
     "RefreshTokenError",
     "SignInTimeoutError",
     "StateMismatchError",
@@ -74,6 +78,16 @@ class SignInTimeoutError(LoginError):
 
 class RefreshTokenError(LoginError):
     """The access token could not be renewed: no refresh token, or the server refused it."""
+
+
+class RateLimitedLoginError(LoginError, RateLimited):
+    """The token endpoint answered 429: ``retry_after`` seconds until ``X-Rate-Limit-Reset``.
+
+    It refuses nothing: the refresh token and a code stay as they were, the tokens are kept."""
+
+    def __init__(self, retry_after: float, url: str, doing: str) -> None:
+        self.retry_after, self.url = retry_after, url
+        super().__init__(f"{rate_limit_message(retry_after, url)} ({doing})")
 
 
 class NotSignedInError(LoginError):

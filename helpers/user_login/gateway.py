@@ -215,8 +215,8 @@ class UserLogin:
                 return tokens.access_token
             shared = self._backoff.failure_to_share(ticket)
             if shared is None:
-                try:
-                    return self._refresh_now(tokens).access_token
+                try:  # while the access token is valid, a 429's reset is not worth a wait
+                    return self._refresh_now(tokens, max_wait=None if tokens.is_expired(self._clock()) else 0.0).access_token
                 except RefreshTokenError:
                     raise  # the refresh token is dead: the user must sign in again
                 except LoginError as exc:
@@ -255,8 +255,8 @@ class UserLogin:
             "then open pending.url and await pending.wait()."
         )
 
-    def _refresh_now(self, tokens: UserTokens) -> UserTokens:
-        """One refresh request (under the lock); its failure is recorded for the callers waiting."""
+    def _refresh_now(self, tokens: UserTokens, max_wait: float | None = None) -> UserTokens:
+        """One refresh (under the lock); its failure is shared with the callers waiting (a 429 drops nothing)."""
         if not tokens.refresh_token:
             error = RefreshTokenError(
                 "The access token expired and there is no refresh token. Ask for the offline_access "
@@ -268,7 +268,7 @@ class UserLogin:
         try:
             token = refresh_tokens(
                 token_endpoint=self.token_endpoint, client=self.client, refresh_token=tokens.refresh_token,
-                resource=self.resource, timeout=self.http_timeout,
+                resource=self.resource, timeout=self.http_timeout, max_wait=max_wait,
             )
         except RefreshTokenError as exc:
             self._tokens = None

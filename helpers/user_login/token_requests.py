@@ -5,6 +5,10 @@ form and parses the answer) and turns what can go wrong into a :class:`LoginErro
 what to do. The web app authenticates with HTTP Basic when it has a secret, and sends its
 ``client_id`` (PKCE alone) when it is a public client. ``resource`` (RFC 8707) is added only
 when the gateway is configured to send it (see ``UserLogin(send_resource=...)``).
+
+A 429 (Okta's rate limit) is read before oauthlib sees it: its ``invalid_grant`` body does not
+mean the code or refresh token is bad. A reset at most ``max_wait`` seconds away is waited for
+and the request sent once more; otherwise :class:`RateLimitedLoginError` (:mod:`helpers.rate_limits`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from requests_oauthlib import OAuth2Session
 
+from ..rate_limits import retry_once_after_reset, seconds_until_reset
 from ..settings import ClientCredentials
-from .errors import AuthorizationCodeError, LoginError, RefreshTokenError
+from .errors import AuthorizationCodeError, LoginError, RateLimitedLoginError, RefreshTokenError
 from .transport import check_endpoint
 
 __all__ = ["exchange_code", "refresh_tokens", "revoke_refresh_token"]
@@ -49,6 +54,18 @@ def _refused(doing: str, exc: oauth_errors.OAuth2Error) -> str:
     return f"The token endpoint refused {doing}: {exc.error}: {description}. {hint}".rstrip()
 
 
+def _watch_for_429(session: OAuth2Session, token_endpoint: str, doing: str) -> None:
+    """Raise :class:`RateLimitedLoginError` for a 429 before oauthlib reads it as a refusal."""
+
+    def check(response: requests.Response) -> requests.Response:
+        if response.status_code == 429:
+            raise RateLimitedLoginError(seconds_until_reset(response.headers), token_endpoint, doing)
+        return response
+
+    session.register_compliance_hook("access_token_response", check)
+    session.register_compliance_hook("refresh_token_response", check)
+
+
 def _unreachable(token_endpoint: str, doing: str, exc: Exception) -> LoginError:
     return LoginError(
         f"Could not {doing} at the token endpoint {token_endpoint} ({type(exc).__name__}: no usable "
@@ -68,9 +85,17 @@ def exchange_code(
     timeout: float,
 ) -> dict[str, Any]:
     """Exchange an authorization code (with its PKCE verifier) for tokens."""
+    check_endpoint(token_endpoint, "token endpoint")
+    return retry_once_after_reset(lambda: _exchange_once(
+        token_endpoint, oauth_client, client, redirect_uri, code, code_verifier, resource, timeout))
+
+
+def _exchange_once(token_endpoint: str, oauth_client: WebApplicationClient, client: ClientCredentials,
+                   redirect_uri: str, code: str, code_verifier: str, resource: str | None, timeout: float) -> dict[str, Any]:
     session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri)
     session.max_redirects = 0  # a redirect would carry the code and verifier to wherever it points
-    check_endpoint(token_endpoint, "token endpoint")
+    _watch_for_429(session, token_endpoint, "the code was not used: it can be exchanged after the reset, "
+                   "within its five minutes")
     try:
         return session.fetch_token(
             token_endpoint, code=code, code_verifier=code_verifier, timeout=timeout,
@@ -91,14 +116,22 @@ def exchange_code(
 
 
 def refresh_tokens(
-    *, token_endpoint: str, client: ClientCredentials, refresh_token: str, resource: str | None, timeout: float
+    *, token_endpoint: str, client: ClientCredentials, refresh_token: str, resource: str | None, timeout: float,
+    max_wait: float | None = None,
 ) -> dict[str, Any]:
     """Use a refresh token; :class:`RefreshTokenError` when it is refused (``invalid_grant``)."""
+    check_endpoint(token_endpoint, "token endpoint")
+    return retry_once_after_reset(lambda: _refresh_once(token_endpoint, client, refresh_token, resource, timeout),
+                                  max_wait=max_wait)
+
+
+def _refresh_once(token_endpoint: str, client: ClientCredentials, refresh_token: str, resource: str | None,
+                  timeout: float) -> dict[str, Any]:
     session = OAuth2Session(client=WebApplicationClient(client.client_id))
     session.max_redirects = 0  # a redirect would carry the refresh token to wherever it points
+    _watch_for_429(session, token_endpoint, "the user's tokens are kept")
     auth = _client_auth(client)
     extra = {"client_id": client.client_id} if auth.pop("include_client_id", False) else {}
-    check_endpoint(token_endpoint, "token endpoint")
     try:
         return session.refresh_token(
             token_endpoint, refresh_token=refresh_token, timeout=timeout, **auth, **extra, **_resource(resource),
@@ -133,6 +166,9 @@ def revoke_refresh_token(*, revocation_endpoint: str, client: ClientCredentials,
             f"Could not reach the revocation endpoint {revocation_endpoint} ({type(exc).__name__}); the "
             "tokens were forgotten here but may still be valid at the authorization server."
         ) from None
+    if response.status_code == 429:
+        raise RateLimitedLoginError(seconds_until_reset(response.headers), revocation_endpoint,
+                                    "the tokens were forgotten here but are still valid at the authorization server")
     if response.status_code != 200:
         raise LoginError(
             f"The revocation endpoint answered HTTP {response.status_code}; the tokens were "
