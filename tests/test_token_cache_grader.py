@@ -8,8 +8,10 @@ import threading
 import time
 
 import pytest
+import requests
 
-from helpers.graders import token_cache as grader
+from helpers.graders import cache_session
+from helpers.graders.cache_session import counting_requests_to
 from helpers.graders.report import failed
 from helpers.graders.token_cache import grade_token_cache
 from helpers.local_okta import start_local_okta
@@ -122,8 +124,8 @@ def test_the_recipe_passes_every_row(grade):
     rows = grade(TokenCache)
     assert failed(rows) == [], [(r.name, r.got) for r in failed(rows)]
     got = {row.name: row.got for row in rows}
-    assert got["50 calls, one token"] == "1 token request, 1 different token"
-    assert got["8 threads at renewal time"] == "1 token request, 1 different token"
+    assert got["50 calls, one token"] == "1 token request, 1 token handed out"
+    assert got["8 threads at renewal time"] == "1 token request, 1 token handed out"
     assert got["the token works"] == f"active, scope {SCOPE}"
 
 
@@ -141,7 +143,7 @@ def test_a_cache_that_never_renews_is_told_it_hands_out_expired_tokens(grade):
 def test_a_cache_that_fetches_on_every_call_is_told_the_request_count(grade):
     rows = by_name(grade(FetchesEveryCall))
     assert rows["50 calls, one token"].passed is False
-    assert rows["50 calls, one token"].got == "50 token requests, 50 different tokens"
+    assert rows["50 calls, one token"].got == "50 token requests, 50 tokens handed out"
     assert "asked the token endpoint 50 times" in rows["50 calls, one token"].why
     assert "self._renew_at" in rows["50 calls, one token"].fix
     assert rows["the token works"].passed and rows["never an expired token"].passed
@@ -178,7 +180,7 @@ def test_the_stub_fails_every_row_and_says_to_return_the_token(grade):
 
 
 def test_a_deadlock_is_reported_not_waited_for(grade, monkeypatch):
-    monkeypatch.setattr(grader, "CALL_TIMEOUT", 0.5)
+    monkeypatch.setattr(cache_session, "CALL_TIMEOUT", 0.5)
     rows = grade(LocksTwice)
     assert failed(rows) == rows
     assert rows[0].got == "no answer within 10 s" and "not re-entrant" in rows[0].why
@@ -196,3 +198,16 @@ def test_an_error_in_the_learners_class_is_shown_without_the_secret(grade, okta)
     assert failed(rows) == rows
     assert rows[0].got == "raised RuntimeError: cannot use <the client secret>"
     assert not any(secret in f"{row.got} {row.why} {row.fix}" for row in rows)
+
+
+def test_without_the_servers_count_the_grader_counts_requests_itself(okta):
+    """Against a real tenant there is no server-side count: the grader watches `requests` instead."""
+    client, original_send = okta.clients["write_service"], requests.Session.send
+    with counting_requests_to(okta.token_endpoint) as count:
+        recipe_rows = grade_token_cache(TokenCache, okta.token_endpoint, client.client_id, client.client_secret, SCOPE,
+                                        introspection_url=okta.introspection_endpoint, count_token_requests=count)
+        storm_rows = grade_token_cache(NoLock, okta.token_endpoint, client.client_id, client.client_secret, SCOPE,
+                                       introspection_url=okta.introspection_endpoint, count_token_requests=count)
+    assert failed(recipe_rows) == []
+    assert [row.name for row in failed(storm_rows)] == ["8 threads at renewal time"]
+    assert requests.Session.send is original_send, "the count stops with the grading"

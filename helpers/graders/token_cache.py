@@ -22,89 +22,22 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 
-import jwt
 import requests
 
 from helpers.display import mask_token
+from helpers.graders import cache_session
+from helpers.graders.cache_session import START, CacheSession, Hung, counting_requests_to, lifetime
 from helpers.graders.report import Row, report
 
-__all__ = ["check_token_cache", "counting_requests_to", "grade_token_cache"]
+__all__ = ["check_token_cache", "grade_token_cache"]
 
-START = 1000.0  #: the controlled clock's first reading (not 0: a cache may start with "renew at 0.0")
 CALLS = 50  #: calls in the first half of the token's life
 THREADS = 8
-CALL_TIMEOUT = 10.0  #: seconds a single get_token() may take before it counts as hung
 
 _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
-
-
-class _Clock:
-    """A clock the grader moves; it counts how often the learner's cache reads it."""
-
-    def __init__(self) -> None:
-        self.now, self.reads = START, 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return self.now
-
-
-class _Hung(Exception):
-    """get_token() did not return in time."""
-
-
-class _Session:
-    """One cache under test: its clock, calls with a timeout, and when each token was fetched."""
-
-    def __init__(self, cache_class, credentials: tuple[str, str, str, str], count: Callable[[], int]) -> None:
-        self.clock, self.count = _Clock(), count
-        self.fetched_at: dict[str, float] = {}  # token -> clock reading when the endpoint issued it
-        self.cache = cache_class(*credentials, clock=self.clock)
-
-    def call(self, at: float) -> object:
-        """get_token() at clock reading ``at``; a new token seen with a new request is recorded."""
-        self.clock.now = at
-        before = self.count()
-        token = _call_with_timeout(self.cache.get_token)
-        if isinstance(token, str) and self.count() > before and token not in self.fetched_at:
-            self.fetched_at[token] = at
-        return token
-
-    def expired_at(self, token: object, at: float) -> bool:
-        """True when ``token`` was no longer valid at clock reading ``at`` (or never came from here)."""
-        if token not in self.fetched_at:
-            return True
-        return at >= self.fetched_at[token] + lifetime(token)
-
-
-def _call_with_timeout(function: Callable[[], object]) -> object:
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = function()
-        except Exception as exc:  # the learner's error, reported in the row
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="token-cache-grader", daemon=True)
-    worker.start()
-    worker.join(CALL_TIMEOUT)
-    if worker.is_alive():
-        raise _Hung
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")
-
-
-def lifetime(token: str) -> float:
-    """``exp - iat`` of a JWT access token (read, not verified); Okta's shortest, 300 s, if absent."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-        return float(claims["exp"] - claims["iat"])
-    except (jwt.InvalidTokenError, KeyError, TypeError):
-        return 300.0
 
 
 def _shown(value: object, secret: str) -> str:
@@ -121,15 +54,20 @@ def _failure(exc: BaseException, secret: str) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
-def _no_str(value: object, secret: str) -> str | None:
-    return None if isinstance(value, str) and value else f"get_token() returned {_shown(value, secret)}"
+def _counted(requests_made: int, tokens: int) -> str:
+    return (f"{requests_made} token request{'s' * (requests_made != 1)}, "
+            f"{tokens} token{'s' * (tokens != 1)} handed out")
 
 
-RETURN_THE_TOKEN = (
-    "get_token() must return the access token itself (a str): fetch it with "
-    "fetch_token(...) the first time, keep it, and return it."
-)
-RETURN_FIX = "in get_token: token, expires_in = fetch_token(self.token_url, ...); store both; return the token string."
+def _is_token(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _not_a_token(name: str, expected: str, value: object, secret: str) -> Row:
+    return Row(name, expected, f"get_token() returned {_shown(value, secret)}", False,
+               "get_token() must return the access token itself (a str): fetch it with fetch_token(...) the "
+               "first time, keep it, and return it.",
+               "in get_token: token, expires_in = fetch_token(self.token_url, ...); store both; return the token string.")
 HUNG = (
     "get_token() did not return within 10 s: a thread waits forever, usually a lock taken twice "
     "(threading.Lock is not re-entrant) or a request without a timeout."
@@ -137,7 +75,7 @@ HUNG = (
 HUNG_FIX = "take the lock once, in get_token only (with self._lock: ...), and call nothing inside it that takes it again."
 
 
-def _read_the_clock(session: _Session) -> str:
+def _read_the_clock(session: CacheSession) -> str:
     if session.clock.reads == 0:
         return (" Your cache never called `clock`: it reads the time some other way, which the check "
                 "(and your own tests) cannot move. Use self.clock() for every reading.")
@@ -145,17 +83,16 @@ def _read_the_clock(session: _Session) -> str:
 
 
 def _row_many_calls(cache_class, credentials, count, secret) -> Row:
-    name, expected = f"{CALLS} calls, one token", f"1 token request, the same token {CALLS} times"
-    session = _Session(cache_class, credentials, count)
+    name, expected = f"{CALLS} calls, one token", "1 token request, 1 token handed out"
+    session = CacheSession(cache_class, credentials, count)
     start = count()
     first = session.call(START)
-    bad = _no_str(first, secret)
-    if bad:
-        return Row(name, expected, bad, False, RETURN_THE_TOKEN, RETURN_FIX)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
     half_life = lifetime(first) / 2
     tokens = [first] + [session.call(START + half_life * k / CALLS) for k in range(1, CALLS)]
     requests_made, distinct = count() - start, len(set(tokens))
-    got = f"{requests_made} token request{'s' * (requests_made != 1)}, {distinct} different token{'s' * (distinct != 1)}"
+    got = _counted(requests_made, distinct)
     if requests_made == 1 and distinct == 1:
         return Row(name, expected, got, True)
     return Row(
@@ -170,11 +107,10 @@ def _row_many_calls(cache_class, credentials, count, secret) -> Row:
 
 def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
     name, expected = "renewed before it expires", "1 s before expiry: a new token"
-    session = _Session(cache_class, credentials, count)
+    session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    bad = _no_str(first, secret)
-    if bad:
-        return Row(name, expected, bad, False, RETURN_THE_TOKEN, RETURN_FIX)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
     late = session.call(START + lifetime(first) - 1)
     if isinstance(late, str) and late != first and not session.expired_at(late, START + lifetime(first) - 1):
         return Row(name, expected, "a new token", True)
@@ -191,11 +127,10 @@ def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
 
 def _row_never_expired(cache_class, credentials, count, secret) -> Row:
     name, expected = "never an expired token", "a valid token at every call"
-    session = _Session(cache_class, credentials, count)
+    session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    bad = _no_str(first, secret)
-    if bad:
-        return Row(name, expected, bad, False, RETURN_THE_TOKEN, RETURN_FIX)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
     life = lifetime(first)
     for label, at in (("1 s after expiry", START + life + 1), ("3 lifetimes later", START + 3 * life),
                       ("10 lifetimes later", START + 10 * life)):
@@ -213,12 +148,11 @@ def _row_never_expired(cache_class, credentials, count, secret) -> Row:
 
 
 def _row_no_storm(cache_class, credentials, count, secret) -> Row:
-    name, expected = f"{THREADS} threads at renewal time", "1 token request, 1 new token for all"
-    session = _Session(cache_class, credentials, count)
+    name, expected = f"{THREADS} threads at renewal time", "1 token request, 1 new token handed out"
+    session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    bad = _no_str(first, secret)
-    if bad:
-        return Row(name, expected, bad, False, RETURN_THE_TOKEN, RETURN_FIX)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
     session.clock.now = START + lifetime(first) + 1  # expired: any cache that renews at all renews now
     barrier, results = threading.Barrier(THREADS), []
     before = count()
@@ -232,11 +166,11 @@ def _row_no_storm(cache_class, credentials, count, secret) -> Row:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(CALL_TIMEOUT)
+        thread.join(cache_session.CALL_TIMEOUT)
     if any(thread.is_alive() for thread in threads):
-        raise _Hung
+        raise Hung
     requests_made, distinct = count() - before, set(results)
-    got = f"{requests_made} token request{'s' * (requests_made != 1)}, {len(distinct)} different token{'s' * (len(distinct) != 1)}"
+    got = _counted(requests_made, len(distinct))
     if requests_made == 1 and len(results) == THREADS and distinct != {first} and len(distinct) == 1:
         return Row(name, expected, got, True)
     if requests_made == 0:
@@ -252,13 +186,12 @@ def _row_no_storm(cache_class, credentials, count, secret) -> Row:
     )
 
 
-def _row_token_works(cache_class, credentials, count, secret, introspection_url) -> Row:
-    name, expected = "the token works", f"introspection: active, scope {credentials[3]}"
+def _row_token_works(cache_class, credentials, count, secret, *, introspection_url) -> Row:
+    name, expected = "the token works", "introspection: active, the scopes asked for"
     token_url, client_id, client_secret, scope = credentials
-    token = _Session(cache_class, credentials, count).call(START)
-    bad = _no_str(token, secret)
-    if bad:
-        return Row(name, expected, bad, False, RETURN_THE_TOKEN, RETURN_FIX)
+    token = CacheSession(cache_class, credentials, count).call(START)
+    if not _is_token(token):
+        return _not_a_token(name, expected, token, secret)
     answer = requests.post(
         introspection_url, auth=(client_id, client_secret), timeout=10,
         data={"token": token, "token_type_hint": "access_token"}, headers={"Accept": "application/json"},
@@ -283,14 +216,10 @@ def grade_token_cache(
 
     ``count_token_requests()`` returns how many token requests the endpoint has received so far.
     """
-    credentials = (token_url, client_id, client_secret, scope)
-    graders = [
-        ("%d calls, one token" % CALLS, lambda: _row_many_calls(cache_class, credentials, count_token_requests, client_secret)),
-        ("renewed before it expires", lambda: _row_renewed_early(cache_class, credentials, count_token_requests, client_secret)),
-        ("never an expired token", lambda: _row_never_expired(cache_class, credentials, count_token_requests, client_secret)),
-        (f"{THREADS} threads at renewal time", lambda: _row_no_storm(cache_class, credentials, count_token_requests, client_secret)),
-        ("the token works", lambda: _row_token_works(cache_class, credentials, count_token_requests, client_secret, introspection_url)),
-    ]
+    arguments = (cache_class, (token_url, client_id, client_secret, scope), count_token_requests, client_secret)
+    graders = [(f"{CALLS} calls, one token", _row_many_calls), ("renewed before it expires", _row_renewed_early),
+               ("never an expired token", _row_never_expired), (f"{THREADS} threads at renewal time", _row_no_storm),
+               ("the token works", partial(_row_token_works, introspection_url=introspection_url))]
     rows: list[Row] = []
     hung = False
     for name, grade in graders:
@@ -298,8 +227,8 @@ def grade_token_cache(
             rows.append(Row(name, "-", "not run: get_token() hung above", False))
             continue
         try:
-            rows.append(grade())
-        except _Hung:
+            rows.append(grade(*arguments))
+        except Hung:
             hung = True
             rows.append(Row(name, "get_token() returns", "no answer within 10 s", False, HUNG, HUNG_FIX))
         except Exception as exc:  # the learner's __init__ or get_token raised
@@ -310,24 +239,6 @@ def grade_token_cache(
                 "fix the line the traceback points at; the exercise's task lists what __init__ and get_token need.",
             ))
     return rows
-
-
-@contextlib.contextmanager
-def counting_requests_to(url: str) -> Iterator[Callable[[], int]]:
-    """While active, count the requests this process sends to ``url`` through ``requests``."""
-    sent = [0]
-    original = requests.Session.send
-
-    def send(self, request, **kwargs):
-        if request.url == url:
-            sent[0] += 1
-        return original(self, request, **kwargs)
-
-    requests.Session.send = send
-    try:
-        yield lambda: sent[0]
-    finally:
-        requests.Session.send = original
 
 
 def check_token_cache(exercise: str, cache_class, auth_server, metadata: dict, scope: str) -> None:
