@@ -13,7 +13,9 @@ import requests
 from helpers.graders import cache_session
 from helpers.graders.cache_session import counting_requests_to
 from helpers.graders.report import failed
-from helpers.graders.token_cache import grade_token_cache
+from helpers.authorization_server import AuthorizationServer
+from helpers.exercises import ExerciseFeedback
+from helpers.graders.token_cache import check_token_cache, grade_token_cache
 from helpers.local_okta import start_local_okta
 from helpers.recipes.token_cache import TokenCache, fetch_token
 
@@ -162,7 +164,7 @@ def test_a_cache_that_renews_only_at_expiry_is_told_to_renew_early(grade):
     assert [r.name for r in failed(rows.values())] == ["renewed before it expires"]
     late = rows["renewed before it expires"]
     assert late.got == "the first token again, 1 s from expiry"
-    assert "about to expire" in late.why and "min(self.renew_before, expires_in / 2)" in late.fix
+    assert "about to expire" in late.why and "min(renew_before, expires_in / 2)" in late.fix
     assert "never called `clock`" not in late.why
 
 
@@ -211,3 +213,16 @@ def test_without_the_servers_count_the_grader_counts_requests_itself(okta):
     assert failed(recipe_rows) == []
     assert [row.name for row in failed(storm_rows)] == ["8 threads at renewal time"]
     assert requests.Session.send is original_send, "the count stops with the grading"
+
+
+def test_the_notebooks_check_says_a_shared_reason_once_and_passes_the_recipe(okta, capsys):
+    server = AuthorizationServer(okta.settings(), okta)
+    metadata = {"token_endpoint": okta.token_endpoint, "introspection_endpoint": okta.introspection_endpoint}
+    with pytest.raises(ExerciseFeedback) as caught:
+        check_token_cache("Exercise 9.9", DoesNothing, server, metadata, SCOPE)
+    assert caught.value.problem.startswith("5 of 5 checks failed: 50 calls, one token, ")
+    assert caught.value.hint.count("must return the access token") == 1
+    assert "[the token works] as for '50 calls, one token'." in caught.value.hint
+    assert caught.value.fix.count("fetch_token(self.token_url") == 1
+    check_token_cache("Exercise 9.9", TokenCache, server, metadata, SCOPE)
+    assert "✅ Exercise 9.9: your cache makes one token request for many calls" in capsys.readouterr().out

@@ -23,6 +23,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 import requests
@@ -120,8 +121,8 @@ def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
         "your cache hands out a token about to expire: a request sent with it can arrive after it expired (or at "
         "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
         "were given." + _read_the_clock(session),
-        "at each fetch set self._renew_at = sent_at + expires_in - min(self.renew_before, expires_in / 2), with "
-        "sent_at = self.clock() read just before fetch_token; renew when self.clock() >= self._renew_at.",
+        "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
+        "the margin min(renew_before, expires_in / 2); fetch again once self.clock() reaches that time.",
     )
 
 
@@ -241,6 +242,19 @@ def grade_token_cache(
     return rows
 
 
+def _said_once(rows: list[Row]) -> list[Row]:
+    """The rows for the learner: a reason already given by an earlier failed row is referred to, not repeated."""
+    first_with: dict[str, str] = {}
+    shown = []
+    for row in rows:
+        if not row.passed and row.why in first_with:
+            row = replace(row, why=f"as for '{first_with[row.why]}'.", fix="")
+        elif not row.passed:
+            first_with[row.why] = row.name
+        shown.append(row)
+    return shown
+
+
 def check_token_cache(exercise: str, cache_class, auth_server, metadata: dict, scope: str) -> None:
     """The notebook's check: grade ``cache_class`` with the M2M client of ``auth_server`` and report."""
     client = auth_server.settings.require_m2m_client()
@@ -255,7 +269,7 @@ def check_token_cache(exercise: str, cache_class, auth_server, metadata: dict, s
             cache_class, token_url, client.client_id, client.client_secret, scope,
             introspection_url=introspection_url, count_token_requests=count,
         )
-    report(exercise, rows, success=(
+    report(exercise, _said_once(rows), success=(
         "your cache makes one token request for many calls, renews before expiry, never hands out an expired "
         "token, and lets one thread renew while the others wait."
     ))
