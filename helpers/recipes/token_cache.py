@@ -39,8 +39,8 @@ addition stops:
 
 FastMCP's own ``fastmcp.client.auth.ClientCredentialsOAuthProvider`` does this job for
 ``fastmcp.Client`` alone: it finds the authorization server from the MCP server (RFC 9728; pass
-``issuer=`` so the secret goes to yours only), fetches on the first 401 and fetches again once
-the token has expired. It sends ``resource=<the MCP server's URL>`` (RFC 8707), which an Okta
+``issuer=`` so the secret goes to yours only), fetches on the first 401, again once the token has
+expired or a call gets 401. It sends ``resource=<the MCP server's URL>`` (RFC 8707), which an Okta
 authorization server may refuse (``invalid_target``). Use this file for any other HTTP client.
 """
 
