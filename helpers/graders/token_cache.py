@@ -68,18 +68,19 @@ def _not_a_token(name: str, expected: str, value: object, secret: str) -> Row:
     return Row(name, expected, f"get_token() returned {_shown(value, secret)}", False,
                "get_token() must return the access token itself (a str): fetch it with fetch_token(...) the "
                "first time, keep it, and return it.",
-               "in get_token: token, expires_in = fetch_token(self.token_url, ...); store both; return the token string.")
+               "in get_token, call fetch_token with the four values __init__ kept, store the token it gives (the "
+               "first of the two values), and end by returning the stored token.")
 HUNG = (
     "get_token() did not return within 10 s: a thread waits forever, usually a lock taken twice "
     "(threading.Lock is not re-entrant) or a request without a timeout."
 )
-HUNG_FIX = "take the lock once, in get_token only (with self._lock: ...), and call nothing inside it that takes it again."
+HUNG_FIX = "take the lock in one place only, one `with` block in get_token, and call nothing inside it that takes it again."
 
 
 def _read_the_clock(session: CacheSession) -> str:
     if session.clock.reads == 0:
         return (" Your cache never called `clock`: it reads the time some other way, which the check "
-                "(and your own tests) cannot move. Use self.clock() for every reading.")
+                "(and your own tests) cannot move. Read every time from the clock you were given.")
     return ""
 
 
@@ -101,8 +102,8 @@ def _row_many_calls(cache_class, credentials, count, secret) -> Row:
         f"within the first half of the token's life your cache asked the token endpoint {requests_made} times: it does "
         "not keep the token, or does not reuse it while it is fresh. Every request costs a round trip, and Okta "
         "rate-limits the token endpoint.",
-        "when you fetch, store the token and when to renew it (self._token, self._renew_at); in get_token, return "
-        "self._token while self.clock() < self._renew_at.",
+        "when you fetch, keep the token and the clock reading at which to renew it as attributes; in get_token, "
+        "fetch only when there is no token yet or the clock has reached that reading, else return the kept token.",
     )
 
 
@@ -122,7 +123,7 @@ def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
         "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
         "were given." + _read_the_clock(session),
         "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
-        "the margin min(renew_before, expires_in / 2); fetch again once self.clock() reaches that time.",
+        "the margin min(renew_before, expires_in / 2); fetch again once the clock reaches that time.",
     )
 
 
@@ -142,8 +143,8 @@ def _row_never_expired(cache_class, credentials, count, secret) -> Row:
                 name, expected, got, False,
                 "after its token expired, your cache still handed it out: every call made with it gets 401 "
                 "invalid_token, and your service stops working an hour after it starts." + _read_the_clock(session),
-                "in get_token, fetch a new token when self.clock() >= self._renew_at (and set self._renew_at again "
-                "at every fetch), reading the time with self.clock().",
+                "in get_token, fetch a new token once the clock has reached the renewal time noted at the last "
+                "fetch, and note a new one at every fetch, reading the time from the clock you were given.",
             )
     return Row(name, expected, "a valid token at every call", True)
 
@@ -177,13 +178,13 @@ def _row_no_storm(cache_class, credentials, count, secret) -> Row:
     if requests_made == 0:
         return Row(name, expected, got, False,
                    "no thread renewed the expired token (see 'never an expired token')." + _read_the_clock(session),
-                   "renew in get_token when self.clock() >= self._renew_at.")
+                   "in get_token, fetch again once the clock reaches the renewal time you noted.")
     return Row(
         name, expected, got, False,
         f"the {THREADS} threads each found the token due and fetched their own: a renewal storm. With 50 workers "
         "that is 50 token requests at once, and Okta answers some of them 429 (rate limit).",
-        "make a threading.Lock in __init__ (self._lock) and hold it around both the check and the fetch in "
-        "get_token (with self._lock: ...), so a thread that waited finds the token the first one fetched.",
+        "make one threading.Lock in __init__, and in get_token hold it (a `with` block) around both the check and "
+        "the fetch, so a thread that waited finds the token the first one fetched.",
     )
 
 
@@ -204,8 +205,8 @@ def _row_token_works(cache_class, credentials, count, secret, *, introspection_u
         name, expected, got, False,
         "the string get_token() returns is not a valid access token with the scopes asked for: it must be the "
         "`access_token` field of the token endpoint's answer.",
-        "return the access token that fetch_token(self.token_url, self.client_id, self.client_secret, self.scope) "
-        "returned, with the scope you were given.",
+        "return the access_token string of the token endpoint's answer (the first value fetch_token gives), "
+        "fetched for the scope you were given.",
     )
 
 
