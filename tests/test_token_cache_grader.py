@@ -226,3 +226,22 @@ def test_the_notebooks_check_says_a_shared_reason_once_and_passes_the_recipe(okt
     assert caught.value.fix.count("call fetch_token with the four values") == 1
     check_token_cache("Exercise 9.9", TokenCache, server, metadata, SCOPE)
     assert "✅ Exercise 9.9: your cache makes one token request for many calls" in capsys.readouterr().out
+
+
+def test_eight_hung_threads_cost_one_timeout_not_eight(grade, monkeypatch):
+    """A cache that hangs only when many threads call it: the storm row waits once for all eight."""
+    monkeypatch.setattr(cache_session, "CALL_TIMEOUT", 0.5)
+    never = threading.Event()
+
+    class HangsInTheStorm(NoLock):
+        def get_token(self):
+            if threading.current_thread().name.startswith("token-cache-grader-"):  # the storm's threads
+                never.wait()
+            return super().get_token()
+
+    started = time.monotonic()
+    rows = by_name(grade(HangsInTheStorm))
+    assert time.monotonic() - started < 3  # eight joins of 0.5 s each would take 4 s
+    assert rows["8 threads at renewal time"].got == "no answer within 10 s"
+    assert rows["the token works"].got == "not run: get_token() hung above"
+    never.set()
