@@ -71,6 +71,8 @@ def _not_a_token(name: str, expected: str, value: object, secret: str) -> Row:
                "first time, keep it, and return it.",
                "in get_token, call fetch_token with the four values __init__ kept, store the token it gives (the "
                "first of the two values), and end by returning the stored token.")
+
+
 HUNG = (
     "get_token() did not return within 10 s: a thread waits forever, usually a lock taken twice "
     "(threading.Lock is not re-entrant) or a request without a timeout."
