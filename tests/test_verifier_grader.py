@@ -13,7 +13,7 @@ from fastmcp.server.auth import AccessToken, RemoteAuthProvider, require_scopes
 
 from helpers.exercises import ExerciseFeedback
 from helpers.graders.report import failed
-from helpers.graders.verifier import ADVICE, ServerNotServed, check_verifier, grade_verifier
+from helpers.graders.verifier import ADVICE, ServerNotServed, check_verifier, grade_verifier, probe
 from helpers.local_okta import start_local_okta
 from helpers.recipes.verifier import OktaTokenVerifier, verify_access_token
 
@@ -205,3 +205,18 @@ def test_a_server_that_cannot_be_built_is_reported_without_a_traceback(forger):
         grade_verifier(unfinished, forger)
     with pytest.raises(ExerciseFeedback, match="could not be served: TypeError"):
         check_verifier("Exercise 3.z test", unfinished, forger)
+
+
+def test_an_unfinished_verify_access_token_is_named_before_any_attack(forger):
+    def unfinished(token, *, jwks_client, issuer, audience, leeway=30):
+        signing_key = ...
+        claims = ...
+        return claims
+
+    with pytest.raises(ExerciseFeedback, match="still returns `...`") as stub:
+        check_verifier("Exercise 3.w test", server_using(verify_access_token), forger, verify=unfinished)
+    assert stub.value.try_number == 0  # an unfinished stub is not a wrong try
+    assert "returned None for a correct token" in probe(lambda token, **_: None, forger)
+    with pytest.raises(ExerciseFeedback, match="refused a correct token: InvalidAudienceError"):
+        check_verifier("Exercise 3.w test", server_using(verify_access_token), forger, verify=decode_with(audience="api://default"))
+    assert probe(verify_access_token, forger) is None

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import requests
 from fastmcp import FastMCP
 
@@ -25,7 +26,7 @@ from helpers.calculator import MCP_PATH, quiet_server_logs
 from helpers.exercises import ExerciseFeedback
 from helpers.graders.report import Row, report
 
-__all__ = ["ServerNotServed", "check_verifier", "grade_verifier"]
+__all__ = ["ServerNotServed", "check_verifier", "grade_verifier", "probe"]
 
 SERVER_NAME = "graded-calculator"
 BOTH_SCOPES = ["calculator.add", "calculator.subtract"]
@@ -118,7 +119,8 @@ def grade_verifier(calculator_server: Callable[..., FastMCP], forger: Any) -> li
         server = background.start(name=SERVER_NAME, app_for_url=app_for_url)
     except Exception as error:  # the learner's code failed: say what it raised
         cause = error.__cause__ or error
-        raise ServerNotServed(f"{type(cause).__name__}: {cause}") from error
+        first_line = (str(cause).splitlines() or [""])[0][:200]
+        raise ServerNotServed(f"{type(cause).__name__}: {first_line}") from error
     # A verifier that raises makes a 500, and uvicorn would print its traceback into the notebook.
     server_errors = logging.getLogger("uvicorn.error")
     level = server_errors.level
@@ -172,8 +174,36 @@ def _attack(url: str, forger: Any) -> list[Row]:
     return rows
 
 
-def check_verifier(exercise: str, calculator_server: Callable[..., FastMCP], forger: Any) -> list[Row]:
-    """Grade, print the table, then pass the exercise or raise feedback naming each token that got through."""
+def probe(verify: Callable[..., Any], forger: Any) -> str | None:
+    """What is wrong with ``verify`` (the learner's ``verify_access_token``) on one correct token, or None."""
+    good = typical_claims(issuer=forger.issuer, audience=forger.audience,
+                          client_id=forger.clients["write_service"].client_id, scopes=BOTH_SCOPES)
+    try:
+        claims = verify(forger.sign_token(good), jwks_client=jwt.PyJWKClient(forger.jwks_uri, timeout=5),
+                        issuer=forger.issuer, audience=forger.audience)
+    except Exception as error:  # the learner's code: whatever it raised is the feedback
+        return f"verify_access_token refused a correct token: {type(error).__name__}: {error}"
+    if not isinstance(claims, dict) or claims.get("jti") != good["jti"]:
+        return f"verify_access_token returned {str(claims)[:60]} for a correct token, not its claims."
+    return None
+
+
+def check_verifier(
+    exercise: str, calculator_server: Callable[..., FastMCP], forger: Any, *, verify: Callable[..., Any] | None = None
+) -> list[Row]:
+    """Grade, print the table, then pass the exercise or raise feedback naming each token that got through.
+
+    With ``verify`` (the learner's ``verify_access_token``), first make sure it returns a correct token's claims.
+    """
+    problem = probe(verify, forger) if verify is not None else None
+    if problem and "returned Ellipsis" in problem:  # still the stub: not a wrong try
+        raise ExerciseFeedback(exercise, "verify_access_token still returns `...`.",
+                               "replace each `...` in the exercise cell above, run that cell, then this one.", wrong_try=False)
+    if problem:
+        raise ExerciseFeedback(exercise, problem, "a token the issuer signed for your audience, unexpired, must come back "
+                               "as its claims dict. Is every `...` replaced? Which of your steps raised?",
+                               "the key from jwks_client.get_signing_key_from_jwt(token), then claims = jwt.decode(token, "
+                               "signing_key.key, ...), then return claims.")
     try:
         rows = grade_verifier(calculator_server, forger)
     except ServerNotServed as error:
