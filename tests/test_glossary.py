@@ -67,6 +67,7 @@ WATCHED = {
     "`iss`": r"\biss\b",
     "Issuer": r"(?i)\bissuer\b",
     "JSON-RPC": r"JSON-RPC|\bjsonrpc\b",
+    "JSON Schema": r"(?i)JSON Schema|\binput_?schema\b",
     "JupyterLab": r"(?i)\bjupyter",
     "Kernel (Jupyter)": r"(?i)\bkernel\b",
     "`jti`": r"\bjti\b",
@@ -118,6 +119,7 @@ WATCHED = {
     "State": r"`state`|\bstate=|[\"']state[\"']|StateMismatch",
     "Step-up": r"(?i)\bstep[- _]?up",
     "Streamable HTTP": r"(?i)streamable[- ]HTTP",
+    "`structuredContent`": r"structuredContent",
     "`sub`": r"\bsub\b",
     "TLS": r"\bTLS\b|\bHTTPS\b",
     "Token endpoint": r"(?i)token[ _]endpoint|/v1/token",
@@ -201,6 +203,14 @@ def test_internal_links_reach_an_entry():
     anchors = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
     broken = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors)
     assert broken == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_notebooks_glossary_links_reach_an_entry(path):
+    text = GLOSSARY.read_text(encoding="utf-8")
+    anchors = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+    linked = set(re.findall(r"GLOSSARY\.md#([^)\s]+)\)", notebook_text(path)))
+    assert sorted(linked - anchors) == [], f"{path.name} links to glossary entries that do not exist"
 
 
 def test_each_entry_is_one_short_paragraph_with_a_definition():
