@@ -124,6 +124,7 @@ WATCHED = {
     "`sub`": r"\bsub\b",
     "TLS": r"\bTLS\b|\bHTTPS\b",
     "Token endpoint": r"(?i)token[ _]endpoint|/v1/token",
+    "Token verifier": r"(?i)token[ _]verifier|TokenVerifier",
     "`uid`": r"\buid\b",
     "Userinfo": r"(?i)\buserinfo\b",
     "`ver`": r"\bver\b",
