@@ -1,0 +1,1 @@
+"""Self-contained files a learner copies: one per capability, standard library plus the pinned libraries, no `import helpers`."""
