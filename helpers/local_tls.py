@@ -32,6 +32,7 @@ import atexit
 import base64
 import hashlib
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -45,8 +46,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-__all__ = ["LocalCA", "UnsafeCAFileError", "local_ca", "read_ca_file", "trust_ca_file", "trust_local_ca",
-           "TRUST_VARIABLES"]
+__all__ = ["LocalCA", "UnsafeCAFileError", "local_ca", "read_ca_file", "trust_ca_file", "trust_lines",
+           "trust_local_ca", "TRUST_VARIABLES"]
 
 #: The variables that tell HTTP clients which CA bundle to trust.
 TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -128,6 +129,23 @@ def trust_ca_file(path: str | os.PathLike[str]) -> Path:
         for variable in TRUST_VARIABLES:
             os.environ[variable] = str(_trusted_bundle)
         return _trusted_bundle
+
+
+def trust_lines(bundle: str | os.PathLike[str], shell: str = "bash") -> str:
+    """One line to paste into a shell so that programs started there trust ``bundle``.
+
+    ``bundle`` is a bundle of the public roots plus the local CA (:func:`trust_local_ca`'s), so
+    other HTTPS calls from that shell keep working. It sets :data:`TRUST_VARIABLES`: Python's
+    ``ssl`` and httpx read ``SSL_CERT_FILE``, requests ``REQUESTS_CA_BUNDLE``, curl
+    ``CURL_CA_BUNDLE``. ``shell`` is ``"bash"`` (also zsh and sh) or ``"powershell"``.
+    """
+    path = str(bundle)
+    if shell == "bash":
+        return "export " + " ".join(f"{name}={shlex.quote(path)}" for name in TRUST_VARIABLES)
+    if shell == "powershell":
+        quoted = "'" + path.replace("'", "''") + "'"
+        return "; ".join(f"$env:{name} = {quoted}" for name in TRUST_VARIABLES)
+    raise ValueError(f"shell must be 'bash' or 'powershell', not {shell!r}")
 
 
 def read_ca_file(path: str | os.PathLike[str]) -> bytes:

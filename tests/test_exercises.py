@@ -66,3 +66,61 @@ def test_a_kernel_shows_the_feedback_without_a_traceback():
         "✋ Exercise 9.9: `prediction` is still `...`.",
         "   hint: replace the `...` in the exercise cell above with your answer, run that cell, then this one.",
     ]
+
+
+def test_hints_come_in_two_steps_the_fix_only_from_the_second_wrong_try(monkeypatch):
+    monkeypatch.setattr(exercises, "_wrong_tries", {})
+    monkeypatch.setattr(exercises, "_done", set())
+    with pytest.raises(ExerciseFeedback) as first:
+        check_that("Exercise 4.2", False, problem="the cache never renews", hint="look at expires_in",
+                   fix="renew 60 s before expiry", success="-")
+    assert first.value.try_number == 1 and not first.value.shows_fix
+    assert "renew 60 s" not in str(first.value)
+    assert not any("renew 60 s" in line for line in first.value._render_traceback_())
+    with pytest.raises(ExerciseFeedback) as second:
+        check_prediction("Exercise 4.2", 1, 2, explanation="one request per token", fix="count the token requests")
+    assert second.value.try_number == 2 and second.value.shows_fix
+    assert second.value._render_traceback_()[-1] == "   fix (your try 2): count the token requests"
+    check_that("Exercise 4.2", True, problem="-", hint="-", success="renews")
+    assert exercises.wrong_tries("Exercise 4.2") == 0  # passing starts the count again
+
+
+def test_an_unanswered_exercise_and_the_checkpoint_are_not_wrong_tries(monkeypatch):
+    monkeypatch.setattr(exercises, "_wrong_tries", {})
+    monkeypatch.setattr(exercises, "_done", set())
+    for _ in range(3):
+        with pytest.raises(ExerciseFeedback):
+            require_answer("Exercise 6.1", "verifier", ...)
+        with pytest.raises(ExerciseFeedback):
+            check_prediction("Exercise 6.1", "401", 401, explanation="x", fix="the fix")
+    with pytest.raises(ExerciseFeedback):
+        require_done("Exercise 6.1")
+    assert exercises.wrong_tries("Exercise 6.1") == 0
+    with pytest.raises(ExerciseFeedback) as first_real:
+        check_prediction("Exercise 6.1", 200, 401, explanation="x", fix="the fix")
+    assert not first_real.value.shows_fix
+
+
+def test_a_graded_report_prints_every_row_and_names_the_failed_ones(monkeypatch, capsys):
+    from helpers.graders.report import Row, report
+
+    monkeypatch.setattr(exercises, "_wrong_tries", {})
+    monkeypatch.setattr(exercises, "_done", set())
+    rows = [
+        Row("good token", "accepted", "accepted: HTTP 200", True),
+        Row("wrong audience", "refused", "accepted: HTTP 200", False, why="aud is not checked", fix="pass audience="),
+        Row("alg none", "refused", "refused: HTTP 401", True),
+    ]
+    with pytest.raises(ExerciseFeedback) as caught:
+        report("Exercise 3.3", rows, success="all refused")
+    printed = capsys.readouterr().out
+    assert "wrong audience  refused   accepted: HTTP 200  ❌" in printed and printed.count("✅") == 2
+    assert caught.value.problem == "1 of 3 checks failed: wrong audience."
+    assert caught.value.hint == "[wrong audience] aud is not checked" and not caught.value.shows_fix
+    with pytest.raises(ExerciseFeedback) as again:
+        report("Exercise 3.3", rows, success="all refused")
+    assert again.value.shows_fix and "[wrong audience] pass audience=" in str(again.value)
+    report("Exercise 3.3", [r if r.passed else Row(r.name, r.expected, "refused: HTTP 401", True) for r in rows], success="all refused")
+    assert "✅ Exercise 3.3: all refused" in capsys.readouterr().out
+    with pytest.raises(ValueError):
+        report("Exercise 3.3", [], success="-")

@@ -77,3 +77,35 @@ def test_no_import_circles():
 def test_modules_stay_small(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name].relative_to(HELPERS.parent)} has {lines} lines: split it by job"
+
+
+RECIPES = sorted(path for path in (HELPERS / "recipes").glob("*.py") if path.name != "__init__.py")
+#: What a copied recipe may import besides the standard library (top-level module names).
+RECIPE_IMPORTS = {"fastmcp", "mcp", "requests", "requests_oauthlib", "oauthlib", "jwt", "cryptography", "uvicorn",
+                  "starlette", "anyio", "httpx2", "pydantic"}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." if node.level else (node.module or "").split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_a_recipe_is_one_file_to_copy(path):
+    """A recipe imports only the standard library and the pinned libraries: never helpers, nor a sibling."""
+    import sys
+
+    foreign = sorted(top_level_imports(path) - set(sys.stdlib_module_names) - RECIPE_IMPORTS)
+    assert foreign == [], f"{path.name} imports {foreign}: a learner's copy would not run without this project"
+    assert ast.get_docstring(ast.parse(path.read_text())), f"{path.name} needs a header saying what it is for"
+
+
+def test_the_recipe_import_check_sees_a_helpers_import(tmp_path):
+    sample = tmp_path / "x.py"
+    sample.write_text("import json\nfrom helpers.urls import is_https\nfrom . import y\nimport jwt\n")
+    assert top_level_imports(sample) - {"json", "jwt"} == {"helpers", "."}

@@ -12,6 +12,7 @@ import sys
 import threading
 
 from ..background import ServerStartError
+from ..local_tls import trust_lines, trust_local_ca
 from . import SCENARIOS, start_local_okta
 
 #: Any free port: its secrets change on every start anyway, so a fixed port would buy nothing and
@@ -43,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
         print("Paste into .env (secrets change on every start):\n")
         print(okta.env_block())
+        bundle = trust_local_ca()  # public roots plus this run's CA, in a folder only you can read
+        print("\nYour own scripts in another shell (requests, httpx, curl) trust this server, and public sites")
+        print("still work, once you paste one of these lines there (valid while this server runs):")
+        print("  bash / zsh:")
+        print(trust_lines(bundle, "bash"))
+        print("  PowerShell:")
+        print(trust_lines(bundle, "powershell"))
         print("\nPress Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
