@@ -89,7 +89,7 @@ def test_the_copied_recipe_signs_in_refreshes_and_refuses_a_forged_redirect(reci
     assert lines[2:] == [
         "browser saw the listener's page: True",
         "refreshed: new access token True - rotated refresh token True",
-        "bad refresh token: The refresh was refused: invalid_grant: The refresh token is invalid or expired.",
+        "bad refresh token: The token endpoint refused the refresh_token grant: invalid_grant: The refresh token is invalid or expired.",
         "forged redirect: The redirect's state is not this sign-in's (forged or stale): start a new sign-in.",
     ]
     assert local_okta_cli.env["CLIENT_SECRET"] not in result.stdout + result.stderr

@@ -6,9 +6,12 @@ below changes one thing in it, as a learner would, and must fail the row that na
 every row. Every run signs the test user in on the local server: real requests, no mocks.
 """
 
+import ast
 import base64
 import hashlib
+import json
 import secrets
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -232,3 +235,29 @@ def test_a_refresh_that_hides_a_refusal_fails_the_reuse_row(okta):
 def test_the_grace_period_is_put_back_after_grading(okta):
     graded(okta)
     assert okta._state.refresh_grace_period is None
+
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06_user_login_and_refresh.ipynb"
+RECIPE = Path(recipe.__file__)
+
+
+def recipe_source(name):
+    """The source of one top-level function or class of the recipe, decorators included."""
+    text = RECIPE.read_text()
+    node = next(node for node in ast.parse(text).body if getattr(node, "name", None) == name)
+    start = (node.decorator_list[0] if getattr(node, "decorator_list", None) else node).lineno
+    return "\n".join(text.splitlines()[start - 1: node.end_lineno])
+
+
+def test_the_folded_solution_and_the_given_cell_are_the_recipe_verbatim():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    solution = next("".join(c["source"]) for c in cells
+                    if "solution" in c["metadata"].get("tags", []) and "def make_pkce_pair" in "".join(c["source"]))
+    given = next("".join(c["source"]) for c in cells if "class WebApp" in "".join(c["source"]))
+    for name in ("make_pkce_pair", "authorization_url", "post_to_token_endpoint", "handle_redirect", "refresh"):
+        assert recipe_source(name) in solution, f"{name} differs between the recipe and the folded solution"
+    for name in ("SignInError", "WebApp"):
+        assert recipe_source(name) in given, f"{name} differs between the recipe and the notebook"
+    stub = next("".join(c["source"]) for c in cells
+                if "exercise" in c["metadata"].get("tags", []) and "def make_pkce_pair" in "".join(c["source"]))
+    assert stub.count("    ...") == 5 and "compare_digest" not in stub and "sha256" not in stub

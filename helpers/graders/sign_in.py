@@ -13,9 +13,6 @@ learner's function raises, says why (the server's error) and shows no code, veri
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -27,12 +24,12 @@ import requests
 
 from ..local_okta import LocalOkta, start_local_okta
 from ..local_okta.signin import SignInError, sign_in
-from .sign_in_calls import calls, refusal, returned_tokens
 from .report import Row, report
+from .sign_in_calls import calls, refusal, returned_tokens
+from .sign_in_request import challenge_of, pair_row, url_row
 
 __all__ = ["check_sign_in", "grade_sign_in", "grader_app"]
 
-_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 REDIRECT_URI = "http://127.0.0.1:8765/callback"  # nothing listens: the grader reads the redirect itself
 
 
@@ -43,10 +40,6 @@ def grader_app(okta: LocalOkta, scope: str = "openid offline_access calculator.a
         authorization_endpoint=okta.authorization_endpoint, token_endpoint=okta.token_endpoint,
         client_id=web.client_id, client_secret=web.client_secret, redirect_uri=REDIRECT_URI, scope=scope,
     )
-
-
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 class _Grader:
@@ -63,7 +56,7 @@ class _Grader:
         """A correct sign-in (the grader's own PKCE pair and URL): (redirect URL, state, verifier)."""
         verifier, state = secrets.token_urlsafe(64), state or secrets.token_urlsafe(32)
         query = {"response_type": "code", "client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri,
-                 "scope": self.app.scope, "state": state, "code_challenge": _challenge(verifier),
+                 "scope": self.app.scope, "state": state, "code_challenge": challenge_of(verifier),
                  "code_challenge_method": "S256"}
         redirect = sign_in(f"{self.app.authorization_endpoint}?{urlencode(query)}", self.user.login, self.user.password)
         self.secrets += [verifier, dict(parse_qsl(urlsplit(redirect).query)).get("code", verifier)]
@@ -97,73 +90,8 @@ class _Grader:
             self.okta.set_refresh_token_grace_period(None)
 
 
-def _pair_row(g: _Grader) -> Row:
-    name, expected = "PKCE pair", "verifier 43-128 URL-safe chars, challenge BASE64URL(SHA256), no '='"
-    outcome = calls(g.learner.make_pkce_pair)
-    second = calls(g.learner.make_pkce_pair)
-    pairs = [outcome.value, second.value]
-    if outcome.error or not all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
-        got = outcome.error or f"returned {type(outcome.value).__name__}, not (verifier, challenge)"
-        return Row(name, expected, got, False, why="make_pkce_pair must return a pair of strings: (verifier, challenge).",
-                   fix="return verifier, challenge")
-    verifier, challenge = pairs[0]
-    right = _challenge(verifier)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    problems = [
-        (not _VERIFIER.fullmatch(verifier), f"verifier of {len(verifier)} chars or outside A-Z a-z 0-9 -._~",
-         "RFC 7636 wants a verifier of 43 to 128 unreserved characters, with enough randomness that nobody can guess it.",
-         "make it with secrets.token_urlsafe(64) (86 characters)."),
-        (pairs[0][0] == pairs[1][0], "the same verifier twice",
-         "a verifier must be new and random for every sign-in, or a stolen code comes with a known verifier.",
-         "make it with secrets.token_urlsafe(...) inside make_pkce_pair."),
-        (challenge == verifier, "challenge = verifier (the 'plain' method)",
-         "with plain the challenge in the URL IS the verifier, so whoever sees the URL can redeem a stolen code.",
-         "hash it: SHA-256 of the verifier's ASCII bytes, then base64url."),
-        (challenge == digest.hex(), "challenge is a hex digest",
-         "S256 encodes the SHA-256 digest's bytes with base64url, not as hex: Okta's hash will not match.",
-         "base64.urlsafe_b64encode(hashlib.sha256(...).digest())."),
-        (challenge == right + "=", "challenge ends with '=' padding",
-         "S256 is BASE64URL without padding (RFC 7636 appendix A): with '=' the hashes never match.",
-         "strip the padding: .rstrip(b'=')."),
-        (challenge != right and challenge == base64.b64encode(digest).decode().rstrip("="),
-         "challenge in standard base64 (+ and /)",
-         "S256 uses the URL-safe alphabet (- and _), not + and /.", "use base64.urlsafe_b64encode."),
-        (challenge != right, "challenge is not BASE64URL(SHA256(verifier))",
-         "the challenge must be the verifier's SHA-256 digest, base64url-encoded without padding.",
-         "base64.urlsafe_b64encode(hashlib.sha256(verifier.encode('ascii')).digest()).rstrip(b'=')."),
-    ]
-    for wrong, got, why, fix in problems:
-        if wrong:
-            return Row(name, expected, got, False, why=why, fix=fix)
-    return Row(name, expected, f"verifier {len(verifier)} chars, challenge {len(challenge)} chars, no padding", True)
-
-
-def _url_row(g: _Grader) -> Row:
-    name, expected = "authorize URL", "the endpoint with code, client, redirect, scope, state, S256 challenge"
-    state, challenge = "grader-state-" + secrets.token_urlsafe(8), _challenge(secrets.token_urlsafe(64))
-    outcome = calls(g.learner.authorization_url, g.app, state, challenge)
-    if outcome.error or not isinstance(outcome.value, str):
-        return Row(name, expected, outcome.error or f"returned {type(outcome.value).__name__}", False,
-                   why="authorization_url must return the URL (a string) the browser is sent to.",
-                   fix="build it with urllib.parse.urlencode(...) after the authorization endpoint and '?'.")
-    parts = urlsplit(outcome.value)
-    query = dict(parse_qsl(parts.query))
-    wanted = {"response_type": "code", "client_id": g.app.client_id, "redirect_uri": g.app.redirect_uri,
-              "scope": g.app.scope, "state": state, "code_challenge": challenge, "code_challenge_method": "S256"}
-    wrong = [key for key, value in wanted.items() if query.get(key) != value]
-    if urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) != g.app.authorization_endpoint:
-        wrong.insert(0, "the endpoint")
-    if wrong:
-        return Row(name, expected, "missing or different: " + ", ".join(wrong), False,
-                   why="the authorization request needs each of these, exactly: the server refuses a sign-in "
-                   "without an S256 challenge, and state is how you later recognise your own redirect.",
-                   fix="urlencode a dict with response_type='code', client_id, redirect_uri, scope (from app), state, "
-                   "code_challenge and code_challenge_method='S256'.")
-    return Row(name, expected, "all seven parameters, S256", True)
-
-
 def _end_to_end_row(g: _Grader) -> Row:
-    name, expected = "real sign-in", "tokens; the access token is live"
+    name, expected = "real sign-in", "tokens, access token live"
     pair = calls(g.learner.make_pkce_pair).value
     verifier, challenge = pair if isinstance(pair, tuple) and len(pair) == 2 else ("", "")
     state = secrets.token_urlsafe(32)
@@ -191,7 +119,7 @@ def _end_to_end_row(g: _Grader) -> Row:
         return Row(name, expected, "an access token the server does not know, or no refresh token", False,
                    why="return the token endpoint's answer as it came: the access_token and refresh_token it issued.",
                    fix="return response.json() (after checking it succeeded).")
-    return Row(name, expected, "access, refresh and ID token; access token live", True)
+    return Row(name, expected, "tokens, access token live", True)
 
 
 def _refused_row(g: _Grader, name: str, expected: str, attempt: Callable[[], Any], *, must_say: str,
@@ -213,7 +141,7 @@ def _refused_row(g: _Grader, name: str, expected: str, attempt: Callable[[], Any
 def grade_sign_in(learner: SimpleNamespace, app: Any, okta: LocalOkta) -> list[Row]:
     """Grade the learner's functions (attributes of `learner`) against the running local server `okta`."""
     g = _Grader(learner, app, okta)
-    rows = [_pair_row(g), _url_row(g), _end_to_end_row(g)]
+    rows = [pair_row(learner.make_pkce_pair), url_row(learner.authorization_url, app), _end_to_end_row(g)]
 
     def forged():
         redirect, state, verifier = g.reference_sign_in()
@@ -227,7 +155,7 @@ def grade_sign_in(learner: SimpleNamespace, app: Any, okta: LocalOkta) -> list[R
         return calls(learner.handle_redirect, app, urlunsplit(urlsplit(redirect)._replace(query=urlencode(query))), state, verifier)
 
     rows.append(_refused_row(
-        g, "forged state", "refused, no token request", forged, must_say="state", before_token_request=True,
+        g, "forged state", "refused, nothing sent", forged, must_say="state", before_token_request=True,
         why="a redirect whose state is not the one you sent (or has none) was not stopped: an attacker can sign "
         "your user in as the attacker (login CSRF). Only your code can stop this; the server cannot.",
         fix="compare query['state'] with expected_state using hmac.compare_digest, and raise before any token request.",
@@ -239,7 +167,7 @@ def grade_sign_in(learner: SimpleNamespace, app: Any, okta: LocalOkta) -> list[R
         return calls(learner.handle_redirect, app, f"{app.redirect_uri}?{query}", state, secrets.token_urlsafe(64))
 
     rows.append(_refused_row(
-        g, "error=access_denied", "refused with its description", denied, must_say="User denied the request.",
+        g, "error=access_denied", "refused, with description", denied, must_say="User denied the request.",
         before_token_request=True,
         why="a redirect with error= carries no code: the person said no (or the server refused). Your code must "
         "stop and say so, with the error_description, instead of trying an exchange or returning nothing.",
@@ -278,7 +206,7 @@ def grade_sign_in(learner: SimpleNamespace, app: Any, okta: LocalOkta) -> list[R
 def _refresh_rows(g: _Grader) -> list[Row]:
     first = g.reference_tokens()
     old = first["refresh_token"]
-    name, expected = "refresh", "new tokens; the rotated refresh token kept"
+    name, expected = "refresh", "new tokens, new refresh token"
     outcome = calls(g.learner.refresh, g.app, old)
     tokens, problem = returned_tokens(outcome, g.secrets)
     if tokens:
@@ -294,7 +222,7 @@ def _refresh_rows(g: _Grader) -> list[Row]:
                   "one, or the next refresh after the grace period is a reuse and ends the sign-in.",
                   fix="return the answer's refresh_token; fall back to the old one only when the answer has none.")
     else:
-        row = Row(name, expected, "new access token, new refresh token kept", True)
+        row = Row(name, expected, "new tokens, new refresh token", True)
 
     def reused():
         with g.no_grace_period():
@@ -309,7 +237,10 @@ def _refresh_rows(g: _Grader) -> list[Row]:
     )]
 
 
-def check_sign_in(make_pkce_pair, authorization_url, handle_redirect, refresh, *, okta: LocalOkta | None = None) -> list[Row]:
+def check_sign_in(
+    make_pkce_pair, authorization_url, handle_redirect, refresh, *, okta: LocalOkta | None = None,
+    exercise: str = "Exercise 6.2",
+) -> list[Row]:
     """Notebook 06's check: grade the four functions on `okta` (or a private local server) and report."""
     own = okta is None
     server = start_local_okta(name="sign-in-grader") if own else okta
@@ -320,6 +251,6 @@ def check_sign_in(make_pkce_pair, authorization_url, handle_redirect, refresh, *
     finally:
         if own:
             server.stop()
-    report("Exercise 6.1", rows, success="your sign-in makes a right PKCE pair, signs in, refreshes with rotation, "
+    report(exercise, rows, success="your sign-in makes a right PKCE pair, signs in, refreshes with rotation, "
            "and refuses a forged state, an error redirect, a replayed code, a wrong verifier and a reused refresh token.")
     return rows

@@ -93,18 +93,20 @@ def authorization_url(app, state, challenge):
     return f"{app.authorization_endpoint}?{urlencode(query)}"
 
 
-def post_to_token_endpoint(app, form, doing):
-    """POST `form` to the token endpoint as the app (HTTP Basic); the tokens, or SignInError."""
+def post_to_token_endpoint(app, form):
+    """POST `form` to the token endpoint as the app (HTTP Basic): the tokens, or SignInError."""
+    grant = form["grant_type"]
     try:
         response = requests.post(
             app.token_endpoint, data=form, auth=(app.client_id, app.client_secret), timeout=10, allow_redirects=False
         )
         body = response.json()
     except (requests.RequestException, ValueError) as error:
-        raise SignInError(f"{doing} failed: no usable answer from the token endpoint ({type(error).__name__}).") from None
+        raise SignInError(f"No usable answer from the token endpoint to the {grant} grant ({type(error).__name__}).") from None
+    body = body if isinstance(body, dict) else {}
     if response.status_code != 200 or not body.get("access_token"):
         reason = body.get("error", f"HTTP {response.status_code}")
-        raise SignInError(f"{doing} was refused: {reason}: {body.get('error_description', 'no description')}")
+        raise SignInError(f"The token endpoint refused the {grant} grant: {reason}: {body.get('error_description', '')}")
     return body
 
 
@@ -123,12 +125,12 @@ def handle_redirect(app, redirect_url, expected_state, verifier):
         "redirect_uri": app.redirect_uri,
         "code_verifier": verifier,
     }
-    return post_to_token_endpoint(app, form, "The code exchange")
+    return post_to_token_endpoint(app, form)
 
 
 def refresh(app, refresh_token):
     """New tokens for a refresh token. Store the refresh token it returns and forget the old one."""
-    tokens = post_to_token_endpoint(app, {"grant_type": "refresh_token", "refresh_token": refresh_token}, "The refresh")
+    tokens = post_to_token_endpoint(app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
     tokens.setdefault("refresh_token", refresh_token)  # no rotation: the same one stays valid
     return tokens
 
