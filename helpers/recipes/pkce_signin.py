@@ -29,8 +29,9 @@ What ``helpers/user_login`` (``UserLogin``) adds on top, and what each addition 
 
 - discovery from the MCP server with **issuer pinning**: an MCP server that names another
   authorization server never receives your client secret or verifier (``IssuerMismatchError``);
-- a hardened **listener**: a free port per sign-in, a Host check (DNS rebinding), one redirect
-  then it stops, a timeout, and a paste-the-address path for **remote kernels**;
+- a hardened **listener**: a Host check (DNS rebinding), one redirect then it stops, a timeout,
+  a free port per sign-in where the server allows any loopback port, and a paste-the-address
+  path for **remote kernels**;
 - **rotation handling** inside an ``httpx.Auth``: refreshes before expiry, retries once on 401,
   and forgets every token on ``invalid_grant`` (a reused refresh token ends the sign-in);
 - **step-up** on ``403 insufficient_scope``: one new sign-in for the missing scope, never a loop;
@@ -113,7 +114,7 @@ def post_to_token_endpoint(app, form):
 def handle_redirect(app, redirect_url, expected_state, verifier):
     """Check the redirect the browser landed on, then exchange its code (with the verifier) for tokens."""
     query = dict(parse_qsl(urlsplit(redirect_url).query))
-    if not hmac.compare_digest(query.get("state", "").encode(), expected_state.encode()):
+    if not expected_state or not hmac.compare_digest(query.get("state", "").encode(), expected_state.encode()):
         raise SignInError("The redirect's state is not this sign-in's (forged or stale): start a new sign-in.")
     if "error" in query:
         raise SignInError(f"The sign-in was refused: {query['error']}: {query.get('error_description', '')}")
