@@ -261,3 +261,8 @@ def test_the_folded_solution_and_the_given_cell_are_the_recipe_verbatim():
     stub = next("".join(c["source"]) for c in cells
                 if "exercise" in c["metadata"].get("tags", []) and "def make_pkce_pair" in "".join(c["source"]))
     assert stub.count("    ...") == 5 and "compare_digest" not in stub and "sha256" not in stub
+
+
+def test_the_notebook_states_the_recipes_length():
+    text = NOTEBOOK.read_text()
+    assert f"`helpers/recipes/pkce_signin.py` ({len(RECIPE.read_text().splitlines())} lines" in text
