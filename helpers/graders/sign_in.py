@@ -96,13 +96,17 @@ def _end_to_end_row(g: _Grader) -> Row:
     verifier, challenge = pair if isinstance(pair, tuple) and len(pair) == 2 else ("", "")
     state = secrets.token_urlsafe(32)
     url = calls(g.learner.authorization_url, g.app, state, challenge).value
+    if not (isinstance(url, str) and url.startswith(g.app.authorization_endpoint + "?")):  # never another host
+        return Row(name, expected, "no sign-in: the URL is not the authorize endpoint's", False,
+                   why="the browser must be sent to the authorization server's authorize endpoint, with the request "
+                   "in the query.", fix="fix the row 'authorize URL' first.")
     try:
-        redirect = sign_in(url, g.user.login, g.user.password) if isinstance(url, str) else ""
+        redirect = sign_in(url, g.user.login, g.user.password)
     except (SignInError, requests.RequestException) as error:
         redirect = f"?error=sign_in_page&error_description={type(error).__name__}"
     g.secrets += [str(verifier), dict(parse_qsl(urlsplit(redirect).query)).get("code", str(verifier))]
-    if "error=" in urlsplit(redirect).query or not redirect:
-        said = dict(parse_qsl(urlsplit(redirect).query)).get("error_description", "no redirect")
+    if "error=" in urlsplit(redirect).query:
+        said = dict(parse_qsl(urlsplit(redirect).query)).get("error_description", "no description")
         return Row(name, expected, f"the sign-in page refused: {said}", False,
                    why="the authorization server refused your authorize URL or PKCE challenge before any sign-in.",
                    fix="fix the rows 'PKCE pair' and 'authorize URL' first.")
