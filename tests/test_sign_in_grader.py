@@ -70,9 +70,16 @@ def test_a_do_nothing_stub_fails_every_row_and_the_check_names_them(okta):
     nothing = lambda *args: None  # noqa: E731 - the `...` body of a stub returns None
     rows = graded(okta, make_pkce_pair=nothing, authorization_url=nothing, handle_redirect=nothing, refresh=nothing)
     assert failing(rows) == sorted(ROWS)
-    with pytest.raises(ExerciseFeedback) as raised:
+    with pytest.raises(ExerciseFeedback) as raised:  # the stub as committed: one line, not nine rows
         check_sign_in(nothing, nothing, nothing, nothing, okta=okta)
-    assert "9 of 9 checks failed" in raised.value.problem
+    assert raised.value.problem == "your functions still return nothing: their bodies are `...`."
+    assert raised.value.try_number == 0
+    with pytest.raises(ExerciseFeedback) as raised:  # a first function written: the whole table
+        check_sign_in(recipe.make_pkce_pair, nothing, nothing, nothing, okta=okta)
+    assert raised.value.problem.startswith("8 of 9 checks failed: authorize URL, real sign-in, forged state")
+    with pytest.raises(ExerciseFeedback) as raised:
+        check_sign_in(nothing, recipe.authorization_url, nothing, nothing, okta=okta)
+    assert raised.value.problem.startswith("8 of 9 checks failed: PKCE pair, real sign-in")
 
 
 @pytest.mark.parametrize("challenge, got, why", [

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from ..exercises import ExerciseFeedback
 from ..local_okta import LocalOkta, start_local_okta
 from ..local_okta.signin import SignInError, sign_in
 from .report import Row, report
@@ -241,11 +242,25 @@ def _refresh_rows(g: _Grader) -> list[Row]:
     )]
 
 
+def grader_app_placeholder() -> SimpleNamespace:
+    """An app with every field set, for calling the learner's functions before any server runs."""
+    return SimpleNamespace(authorization_endpoint="https://authorization-server.invalid/authorize",
+                           token_endpoint="https://authorization-server.invalid/token", client_id="client",
+                           client_secret="not-a-secret", redirect_uri=REDIRECT_URI, scope="openid")
+
+
 def check_sign_in(
     make_pkce_pair, authorization_url, handle_redirect, refresh, *, okta: LocalOkta | None = None,
     exercise: str = "Exercise 6.2",
 ) -> list[Row]:
     """Notebook 06's check: grade the four functions on `okta` (or a private local server) and report."""
+    tries = [calls(make_pkce_pair), calls(authorization_url, grader_app_placeholder(), "state", "challenge")]
+    if all(outcome.value is None and outcome.exception is None for outcome in tries):  # the stubs, as committed
+        raise ExerciseFeedback(
+            exercise, "your functions still return nothing: their bodies are `...`.",
+            "write the five functions in the exercise cell above (start with make_pkce_pair), run it, then this check.",
+            wrong_try=False,
+        )
     own = okta is None
     server = start_local_okta(name="sign-in-grader") if own else okta
     try:
