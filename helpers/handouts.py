@@ -11,9 +11,14 @@ Each notebook is copied with
 - every output and execution count removed, and the cell metadata that records when a cell
   ran (``execution``, ``ExecuteTime``) dropped;
 - every cell tagged ``solution`` removed (the collapsed answer of an exercise);
-- every other cell kept as it is, the exercise cells (still holding their ``...``) and the check
-  cells among them, so the learner writes the answer and the check says what is right or wrong
-  (see `helpers.exercises` for the four-cell convention).
+- every other cell kept, the exercise cells (still holding their ``...``) and the check cells
+  among them, so the learner writes the answer and the check says what is right or wrong
+  (see `helpers.exercises` for the four-cell convention);
+- the Markdown that describes the removed cells rewritten (`handout_text`): "four cells: the task;
+  your cell; a folded solution; a check" becomes three cells, "the cell after the folded solution"
+  becomes "the cell after yours", and any other sentence about a folded solution or "click to
+  reveal" is dropped (a code comment line about one too), so a handout never points at a cell it
+  lacks.
 
 A ``README.md`` in the output says what the folder is. Bad input (no such folder, a file that is
 not a notebook) stops with one line naming the file and the problem, never a traceback.
@@ -22,13 +27,14 @@ not a notebook) stops with one line naming the file and the problem, never a tra
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["HandoutError", "BuiltHandout", "learner_edition", "build_handouts", "main"]
+__all__ = ["HandoutError", "BuiltHandout", "handout_text", "learner_edition", "build_handouts", "main", "MENTIONS_SOLUTION"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / "notebooks"
@@ -52,12 +58,53 @@ the same notebooks, ready for a workshop:
   repository, folded away under "Solution (click to reveal)".
 - each notebook ends with a checkpoint that passes once its exercises are done.
 
-Open them with JupyterLab from the repository's top folder, e.g.
-`.venv/bin/jupyter lab {folder}/`, so that `import helpers` and your `.env` are found. Words you
+Open them with `.venv/bin/python -m helpers.workshop` (Windows: `.venv\\Scripts\\python -m
+helpers.workshop`) from the repository's top folder, or `.venv/bin/jupyter lab {folder}/` from
+there, so that `import helpers` and your `.env` are found. Words you
 do not know are in `GLOSSARY.md` in the repository's top folder.
 
-Rebuilding this folder overwrites these notebooks: save your work under another name first.
+Rebuilding this folder (`python -m helpers.handouts`, or `python -m helpers.workshop --rebuild`)
+overwrites these notebooks: save your work under another name first.
 """
+
+
+# Markdown that refers to the solution cells a handout does not have. A sentence that still matches
+# this after the rewrites below is dropped (tests/test_handouts.py asserts none is left).
+MENTIONS_SOLUTION = re.compile(r"(?i)folded\s+solution|click\s+to\s+reveal|solution\s+cell|(?:open|opening|reveal)\s+(?:its|the)\s+solution")
+_SPACE = r"\s+"
+# (pattern, replacement), applied in order to every Markdown cell that mentions a folded solution.
+REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # "the check (the cell after the folded solution)" -> "the check (the cell after yours)"
+    (re.compile(r"after\s+the\s+folded\s+solution"), "after yours"),
+    # "; a folded solution (running it replaces your answer); and a check" -> "; and a check"
+    (re.compile(r"[;,]?\s+an?\s+folded\s+solution(?:\s*\([^)]*\))?(?=\s*[;,])"), ""),
+    # "... four cells: the task, ..." -> three, once the solution is out of the list
+    (re.compile(r"\b(ha(?:s|ve))\s+four\s+cells"), r"\1 three cells"),
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\[`(])")
+
+
+def handout_text(markdown: str) -> str:
+    """``markdown`` with every mention of a folded solution rewritten or, failing that, dropped.
+
+    The exercise description "four cells: the task; your cell; a folded solution; a check" loses
+    the solution and becomes three cells; other sentences that mention a folded solution or
+    "click to reveal" are removed whole. Text that mentions neither is returned unchanged.
+    """
+    if not MENTIONS_SOLUTION.search(markdown):
+        return markdown
+    text = markdown
+    for pattern, replacement in REWRITES:
+        if MENTIONS_SOLUTION.search(text) or "four cells" in text:
+            text = pattern.sub(replacement, text)
+    if not MENTIONS_SOLUTION.search(text):
+        return text
+    paragraphs = []
+    for paragraph in re.split(r"(\n\s*\n)", text):
+        sentences = _SENTENCE.split(paragraph)
+        kept = [sentence for sentence in sentences if not MENTIONS_SOLUTION.search(sentence)]
+        paragraphs.append(paragraph if len(kept) == len(sentences) else " ".join(kept))
+    return "".join(paragraphs)
 
 
 class HandoutError(Exception):
@@ -80,7 +127,8 @@ def _tags(cell: nbformat.NotebookNode) -> list[str]:
 
 
 def learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` without outputs, execution counts, run metadata and solution cells."""
+    """A copy of ``notebook`` without outputs, execution counts, run metadata and solution cells,
+    its Markdown no longer mentioning the solutions (`handout_text`)."""
     edition = nbformat.from_dict(notebook)  # a deep copy: the caller's notebook is untouched
     kept = []
     for cell in edition.cells:
@@ -88,6 +136,11 @@ def learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         for key in RUN_METADATA:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "markdown":
+            cell.source = handout_text(cell.source)
+        elif MENTIONS_SOLUTION.search(cell.source):  # a code comment pointing at the solution: drop that line
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if not (line.lstrip().startswith("#") and MENTIONS_SOLUTION.search(line)))
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -67,6 +67,7 @@ WATCHED = {
     "`iss`": r"\biss\b",
     "Issuer": r"(?i)\bissuer\b",
     "JSON-RPC": r"JSON-RPC|\bjsonrpc\b",
+    "JSON Schema": r"(?i)JSON Schema|\binput_?schema\b",
     "JupyterLab": r"(?i)\bjupyter",
     "Kernel (Jupyter)": r"(?i)\bkernel\b",
     "`jti`": r"\bjti\b",
@@ -113,14 +114,17 @@ WATCHED = {
     "S256": r"\bS256\b",
     "Scope": r"(?i)\bscopes?\b",
     "`scp`": r"\bscp\b",
+    "Sequence diagram": r"(?i)sequence diagram|sequenceDiagram",
     "Server-Sent Events (SSE)": r"Server-Sent Event|\bSSE\b|text/event-stream",
     "Signature": r"(?i)\bsignatures?\b",
     "State": r"`state`|\bstate=|[\"']state[\"']|StateMismatch",
     "Step-up": r"(?i)\bstep[- _]?up",
     "Streamable HTTP": r"(?i)streamable[- ]HTTP",
+    "`structuredContent`": r"structuredContent",
     "`sub`": r"\bsub\b",
     "TLS": r"\bTLS\b|\bHTTPS\b",
     "Token endpoint": r"(?i)token[ _]endpoint|/v1/token",
+    "Token verifier": r"(?i)token[ _]verifier|TokenVerifier",
     "`uid`": r"\buid\b",
     "Userinfo": r"(?i)\buserinfo\b",
     "`ver`": r"\bver\b",
@@ -200,6 +204,14 @@ def test_internal_links_reach_an_entry():
     anchors = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
     broken = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors)
     assert broken == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_notebooks_glossary_links_reach_an_entry(path):
+    text = GLOSSARY.read_text(encoding="utf-8")
+    anchors = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+    linked = set(re.findall(r"GLOSSARY\.md#([^)\s]+)\)", notebook_text(path)))
+    assert sorted(linked - anchors) == [], f"{path.name} links to glossary entries that do not exist"
 
 
 def test_each_entry_is_one_short_paragraph_with_a_definition():

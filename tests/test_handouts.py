@@ -21,7 +21,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers.handouts import HandoutError, build_handouts, learner_edition, main
+from helpers.handouts import HandoutError, build_handouts, handout_text, learner_edition, main
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -63,6 +63,11 @@ def synthetic_notebook():
 
 def cells_with(notebook, tag):
     return [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+
+
+def handed_out(cell):
+    """(type, source) of ``cell`` as the handout holds it: Markdown no longer mentions the solutions."""
+    return cell.cell_type, handout_text(cell.source) if cell.cell_type == "markdown" else cell.source
 
 
 def put_solutions_back(handout, source):
@@ -200,14 +205,14 @@ def test_handout_has_no_outputs_counts_or_solutions(handouts, name):
 def test_handout_keeps_every_exercise_and_check_cell(handouts, name):
     source, handout = handouts[name]
     for tag in ("exercise", "check"):
-        assert [c.source for c in cells_with(handout, tag)] == [c.source for c in cells_with(source, tag)], tag
+        assert [handed_out(c) for c in cells_with(handout, tag)] == [handed_out(c) for c in cells_with(source, tag)], tag
 
 
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
 def test_putting_the_solutions_back_gives_the_committed_cells(handouts, name):
     source, handout = handouts[name]
     restored = put_solutions_back(handout, source)
-    assert [(c.cell_type, c.source) for c in restored] == [(c.cell_type, c.source) for c in source.cells]
+    assert [handed_out(c) for c in restored] == [handed_out(c) for c in source.cells]
 
 
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS if p.name[:2] in {"01", "02", "03", "04", "05", "06"}])
@@ -244,9 +249,7 @@ def test_exercises_follow_the_four_cell_convention(handouts, name):
         assert solution.source.startswith(SOLUTION_HEADER), f"{label}: solution starts with {SOLUTION_HEADER!r}"
         assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, f"{label}: solution is collapsed"
         assert "check" in check.metadata.get("tags", []), f"{label}: check cell"
-        assert re.search(r"check_prediction|check_that|require_answer|from helpers\.graders\.", check.source), (
-            f"{label}: helpers.exercises, or a grader that reports through it"
-        )
+        assert re.search(r"check_prediction|check_that|require_answer|helpers\.graders", check.source), f"{label}: helpers.exercises"
         assert not re.search(r"^\s*assert\b", check.source, re.MULTILINE), f"{label}: feedback, not a bare assert"
     assert seen == list(range(1, len(seen) + 1)), f"{name}: exercises numbered {seen}, expected 1, 2, ..."
     if seen:

@@ -38,6 +38,7 @@ class Lab:
     """A JupyterLab server in a subprocess, rooted at a copy of the notebooks."""
 
     def __init__(self, root: Path, home: Path) -> None:
+        self.root = root
         for name, values in SETTINGS.items():
             path = home / "settings" / f"{name}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +148,8 @@ def test_a_learner_runs_the_notebook_in_jupyterlab(lab, chromium, notebook):
     source = nbformat.read(notebook, as_version=4)
     code_cells = sum(cell.cell_type == "code" for cell in source.cells)
     diagrams = sum(cell.source.count("```mermaid") for cell in source.cells if cell.cell_type == "markdown")
+    diagrams += sum("text/vnd.mermaid" in output.get("data", {})  # a wire trace's drawing (wire.show())
+                    for cell in source.cells if cell.cell_type == "code" for output in cell.outputs)
     page = chromium.new_page()
     page.set_default_timeout(120_000)
     try:
@@ -171,3 +174,51 @@ def test_the_series_has_diagrams_to_draw():
     """The diagram check above is not empty: most notebooks draw at least one mermaid diagram."""
     drawn = [path.name for path in NOTEBOOKS if "```mermaid" in path.read_text()]
     assert len(drawn) >= 4, drawn
+
+
+WIRE_CELL = """\
+import requests
+from helpers.local_okta import start_local_okta
+from helpers.wire_trace import WireTrace
+
+okta = start_local_okta(name="lab-wire-okta")
+m2m = okta.clients["write_service"]
+with WireTrace(actors={okta.issuer: "Okta"}, secrets=[m2m.client_secret]) as wire:
+    requests.post(okta.token_endpoint, auth=(m2m.client_id, m2m.client_secret),
+                  data={"grant_type": "client_credentials", "scope": "calculator.add"}, timeout=10)
+    requests.get(okta.authorization_endpoint + "?response_type=code&state=xyz#frag", allow_redirects=False, timeout=10)
+okta.stop()
+wire.show()
+"""
+
+
+DRAWN_OUTPUT = ".jp-OutputArea-output.jp-RenderedMermaid svg, .jp-OutputArea-output.jp-RenderedMermaid img[src^=\"data:image/svg\"]"
+
+
+def test_a_wire_trace_is_drawn_in_jupyterlab(lab, chromium):
+    """What ``wire.show()`` outputs (helpers/wire_trace.py) is drawn by JupyterLab as a sequence diagram."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIRE_CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "wire_trace_drawing.ipynb")
+    page = chromium.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{lab.url}/lab/tree/wire_trace_drawing.ipynb?reset&token={lab.token}")
+        page.wait_for_function(KERNEL_IDLE)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(ALL_RUN, arg=1, polling=250)
+        page.wait_for_function(f"() => window.jupyterapp.shell.currentWidget.node.querySelector('{DRAWN_OUTPUT}')",
+                               timeout=20_000)
+        seen = page.evaluate(SEEN)
+        drawn = page.evaluate(f"""() => {{  // JupyterLab shows the SVG as an <img> with a data: URL
+            const image = window.jupyterapp.shell.currentWidget.node.querySelector('{DRAWN_OUTPUT}');
+            return image.src ? decodeURIComponent(image.src) : image.outerHTML;
+        }}""")
+    finally:
+        page.close()
+        lab.shut_down_kernels()
+    assert seen["errors"] == [] and seen["failed"] == 0, seen
+    assert seen["drawn"] == 1, "the trace was not drawn as one mermaid diagram"
+    for words in ("Notebook", "Okta", "POST /oauth2/default/v1/token", "Basic client credentials", "200 access_token=…",
+                  "GET /oauth2/default/v1/authorize?response_type=code&amp;state=…#…"):
+        assert f">{words}" in drawn, f"{words!r} is not a label in the drawing"

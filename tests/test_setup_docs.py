@@ -69,3 +69,22 @@ def test_the_checklist_steps_are_numbered_in_order_and_the_readme_follows_them()
              "http://127.0.0.1:8765/callback", "offline_access"]
     for text in (checklist(), readme_setup()):
         assert sorted(order, key=text.find) == order
+
+
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+
+def test_notebook_02_counts_the_mistakes_its_own_output_lists():
+    """Section 3's "Several mistakes, one error" counts what the map above it prints: how many
+    mistakes stop the first and the second token request, and how many of them get access_denied."""
+    cells = json.loads((ROOT / "notebooks" / "02_okta_setup_checks.ipynb").read_text())["cells"]
+    mapping = next(c for c in cells if c["cell_type"] == "code" and "scenario_reports = {" in "".join(c["source"]))
+    printed = "".join("".join(o.get("text", "")) for o in mapping["outputs"])
+    groups = dict(re.findall(r"(?m)^(\S+)\n((?:  .*\n?)*)", printed))
+    first, second = (groups[check].splitlines() for check in ("token:calculator.add", "token:calculator.subtract"))
+    denied = sum("[access_denied]" in line for line in first + second)
+    text = " ".join(next("".join(c["source"]) for c in cells if "Several mistakes, one error" in "".join(c["source"])).split())
+    said = re.search(r"(\w+) mistakes stop the first token request and (\w+) the second\. (\w+) of these (\w+)", text)
+    assert said, "the sentence that counts the mistakes was reworded: update this test"
+    counts = [NUMBERS[word.lower()] for word in said.groups()]
+    assert counts == [len(first), len(second), denied, len(first) + len(second)], (counts, printed)

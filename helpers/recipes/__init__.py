@@ -1,1 +1,1 @@
-"""Self-contained files a learner copies: one per capability, standard library plus the pinned libraries, no `import helpers`."""
+"""Self-contained files a learner copies into their own project: standard library and the pinned libraries only."""
