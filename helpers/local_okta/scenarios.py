@@ -184,8 +184,8 @@ _SCENARIO_LIST = [
              "Edit the rule: AND Scopes requested > add calculator.subtract.",
              check="token:calculator.subtract", tenant=_rule_without_subtract),
     Scenario("default_policy_catches_all",
-             "The authorization server still has a 'Default Policy' assigned to All clients with Any scopes (orgs "
-             "other than Integrator Free Plan get one on the default server).",
+             "The authorization server still has a 'Default Policy' assigned to All clients with Any scopes (Okta's "
+             "default server comes with a basic policy and rule).",
              "The read-only service gets calculator.subtract: requests its own rule refuses match the Default Policy.",
              "Security > API > Authorization Servers > (your server) > Access Policies: deactivate the Default Policy, "
              "or assign it to specific clients only, so each app matches its own policy alone.",
