@@ -7,7 +7,10 @@ against the real token endpoint, counts the requests that endpoint receives, and
 :class:`~helpers.graders.report.Row` per behaviour:
 
 - many calls, one token request;
+- renewal at most half the lifetime early (built with ``renew_before`` longer than the token's
+  life, it still makes one request in the first half of that life);
 - renewed before it expires (one second before expiry it hands out a new token);
+- the lifetime counted from when the request was sent (the clock moves on during a slow fetch);
 - never an expired token (long after expiry, each call gets a token still valid then);
 - no renewal storm (eight threads at renewal time make exactly one request);
 - the token works (the authorization server's introspection endpoint says it is active).
@@ -38,6 +41,9 @@ __all__ = ["check_token_cache", "grade_token_cache"]
 
 CALLS = 50  #: calls in the first half of the token's life
 THREADS = 8
+LONG_RENEW_BEFORE = 86400.0  #: a day: longer than any token's life (Okta's longest access token lives a day)
+HALF_LIFE_CALLS = 10  #: calls in the first half of the token's life, with LONG_RENEW_BEFORE
+SLOW_FETCH = 30.0  #: seconds the slow token request takes on the grader's clock
 
 _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
@@ -80,11 +86,23 @@ HUNG = (
 HUNG_FIX = "take the lock in one place only, one `with` block in get_token, and call nothing inside it that takes it again."
 
 
+CLOCK_NOTE = (" Your cache never called `clock`: it never checks the time, or reads it some other way, which "
+              "the check (and your own tests) cannot move. Read every time from the clock you were given.")
+
+
 def _read_the_clock(session: CacheSession) -> str:
-    if session.clock.reads == 0:
-        return (" Your cache never called `clock`: it reads the time some other way, which the check "
-                "(and your own tests) cannot move. Read every time from the clock you were given.")
-    return ""
+    return CLOCK_NOTE if session.clock.reads == 0 else ""
+
+
+RENEW_EARLY_WHY = (
+    "your cache hands out a token about to expire: a request sent with it can arrive after it expired (or at "
+    "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
+    "were given."
+)
+RENEW_EARLY_FIX = (
+    "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
+    "the margin min(renew_before, expires_in / 2); fetch again once the clock reaches that time."
+)
 
 
 def _row_many_calls(cache_class, credentials, count, secret) -> Row:
@@ -120,13 +138,57 @@ def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
     if isinstance(late, str) and late != first and not session.expired_at(late, START + lifetime(first) - 1):
         return Row(name, expected, "a new token", True)
     got = "the first token again, 1 s from expiry" if late == first else f"get_token() returned {_shown(late, secret)}"
+    return Row(name, expected, got, False, RENEW_EARLY_WHY + _read_the_clock(session), RENEW_EARLY_FIX)
+
+
+def _row_half_life(cache_class, credentials, count, secret) -> Row:
+    name, expected = "renew_before past the lifetime", "1 token request in the first half of its life"
+    session = CacheSession(cache_class, credentials, count, renew_before=LONG_RENEW_BEFORE)
+    start = count()
+    first = session.call(START)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
+    life = lifetime(first)
+    for k in range(1, HALF_LIFE_CALLS):
+        session.call(START + life / 2 * k / HALF_LIFE_CALLS)
+    requests_made = count() - start
+    got = f"{requests_made} token request{'s' * (requests_made != 1)} in {HALF_LIFE_CALLS} calls"
+    if requests_made == 1:
+        return Row(name, expected, got, True)
     return Row(
         name, expected, got, False,
-        "your cache hands out a token about to expire: a request sent with it can arrive after it expired (or at "
-        "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
-        "were given." + _read_the_clock(session),
-        "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
-        "the margin min(renew_before, expires_in / 2); fetch again once the clock reaches that time.",
+        f"built with renew_before={LONG_RENEW_BEFORE:g} (longer than the token's {life:g} s life, as a careful "
+        "colleague might set it), your cache finds every new token already due and fetches at every call. "
+        "Rule 2: renew renew_before early, but at most half the token's lifetime early." + _read_the_clock(session),
+        "make the margin min(renew_before, expires_in / 2): renew at the clock reading before the request, plus "
+        "expires_in, minus that margin.",
+    )
+
+
+def _row_counted_from_sending(cache_class, credentials, count, secret) -> Row:
+    name, expected = f"a token request taking {SLOW_FETCH:g} s", "renewed on time: a new token"
+    session = CacheSession(cache_class, credentials, count, fetch_takes=SLOW_FETCH)
+    first = session.call(START)
+    if not _is_token(first):
+        return _not_a_token(name, expected, first, secret)
+    life = lifetime(first)
+    at = START + life - min(60.0, life / 2) + SLOW_FETCH / 2  # renewal was due SLOW_FETCH / 2 ago
+    late = session.call(at)
+    if _is_token(late) and late != first:
+        return Row(name, expected, "a new token", True)
+    got = (f"the first token again, {SLOW_FETCH / 2:g} s after its renewal was due" if late == first
+           else f"get_token() returned {_shown(late, secret)}")
+    control = CacheSession(cache_class, credentials, count)  # the same calls, with a fetch that takes no time
+    if control.call(START) == control.call(at):  # it renews late even then: the margin is the mistake
+        return Row(name, expected, got, False, RENEW_EARLY_WHY + _read_the_clock(control), RENEW_EARLY_FIX)
+    return Row(
+        name, expected, got, False,
+        f"this token request took {SLOW_FETCH:g} s, and your cache counted the token's lifetime from when the "
+        "answer came back. The token's life starts when the server issues it, about when you sent the request: "
+        f"your cache renews {SLOW_FETCH:g} s late, after retries or on a slow network, perhaps after the token "
+        "expired. Rule 2: count expires_in from when you sent the request." + _read_the_clock(session),
+        "read the clock into a variable just before calling fetch_token, and compute the renewal time from that "
+        "reading, not from a clock read after fetch_token returns.",
     )
 
 
@@ -223,7 +285,9 @@ def grade_token_cache(
     ``count_token_requests()`` returns how many token requests the endpoint has received so far.
     """
     arguments = (cache_class, (token_url, client_id, client_secret, scope), count_token_requests, client_secret)
-    graders = [(f"{CALLS} calls, one token", _row_many_calls), ("renewed before it expires", _row_renewed_early),
+    graders = [(f"{CALLS} calls, one token", _row_many_calls), ("renew_before past the lifetime", _row_half_life),
+               ("renewed before it expires", _row_renewed_early),
+               (f"a token request taking {SLOW_FETCH:g} s", _row_counted_from_sending),
                ("never an expired token", _row_never_expired), (f"{THREADS} threads at renewal time", _row_no_storm),
                ("the token works", partial(_row_token_works, introspection_url=introspection_url))]
     rows: list[Row] = []
@@ -248,14 +312,22 @@ def grade_token_cache(
 
 
 def _said_once(rows: list[Row]) -> list[Row]:
-    """The rows for the learner: a reason already given by an earlier failed row is referred to, not repeated."""
+    """The rows for the learner: a reason already given by an earlier failed row is referred to, not repeated.
+
+    The note that the cache never read its clock is said once, with the first row that has it.
+    """
     first_with: dict[str, str] = {}
-    shown = []
+    noted, shown = False, []
     for row in rows:
-        if not row.passed and row.why in first_with:
-            row = replace(row, why=f"as for '{first_with[row.why]}'.", fix="")
-        elif not row.passed:
-            first_with[row.why] = row.name
+        if not row.passed:
+            has_note, reason = CLOCK_NOTE in row.why, row.why.replace(CLOCK_NOTE, "")
+            if reason in first_with:
+                row = replace(row, why=f"as for '{first_with[reason]}'.", fix="")
+            else:
+                first_with[reason] = row.name
+                row = replace(row, why=reason)
+            if has_note and not noted:
+                row, noted = replace(row, why=row.why + CLOCK_NOTE), True
         shown.append(row)
     return shown
 
@@ -275,6 +347,7 @@ def check_token_cache(exercise: str, cache_class, auth_server, metadata: dict, s
             introspection_url=introspection_url, count_token_requests=count,
         )
     report(exercise, _said_once(rows), success=(
-        "your cache makes one token request for many calls, renews before expiry, never hands out an expired "
-        "token, and lets one thread renew while the others wait."
+        "your cache makes one token request for many calls, renews before expiry (at most half the lifetime "
+        "early, counted from when it sent the request), never hands out an expired token, and lets one thread "
+        "renew while the others wait."
     ))
