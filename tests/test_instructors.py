@@ -24,7 +24,7 @@ def stated_minutes(number: str) -> int:
 def plan_rows(heading: str) -> list[tuple[int, int, str, str]]:
     """The plan table under ``heading``: (start minute, minutes, what, the "you" column)."""
     section = TEXT.split(heading, 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"(?m)^\| (\d):(\d\d) \| (\d+) \| \*\*([^*]+)\*\* \| ([^|]*) \|", section)
+    rows = re.findall(r"(?m)^\| (\d):(\d\d) \| (\d+) \| \*\*([^*]+)\*\* \|([^|]*)\|", section)
     assert rows, f"no plan table under {heading!r}"
     return [(int(h) * 60 + int(m), int(minutes), what, you) for h, m, minutes, what, you in rows]
 
