@@ -10,9 +10,7 @@ A service that calls an MCP server many times should not ask Okta for a token pe
 - survives a token-endpoint outage: one request per attempt, its failure shared with every
   caller that waited for it, then a pause (1 s, doubling to 30 s) before the next attempt;
   meanwhile the cached token is served for as long as it is still valid, so a failed renewal
-  fails nobody until the token has really expired;
-- after a 429 asks nobody again before ``X-Rate-Limit-Reset``, serving a still-valid token or
-  waiting for a near reset (:mod:`helpers.rate_limits`);
+  fails nobody until the token has really expired (a 429: :mod:`helpers.rate_limits`);
 - plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client): it sets
   ``Authorization: Bearer ...`` on each request; when the MCP server answers 401 anyway (the
   token was revoked, keys rotated, clocks disagree) it renews once and retries once; when it
@@ -42,7 +40,7 @@ import httpx2
 from helpers.backoff import SharedBackoff
 from helpers.bearer_auth import RenewingBearerAuth
 from helpers.display import mask_token
-from helpers.rate_limits import RateLimited, retry_once_after_reset
+from helpers.rate_limits import retry_once_after_reset
 from helpers.settings import ClientCredentials
 
 from .curl import fetch_token_with_curl
@@ -207,11 +205,8 @@ class TokenManager(RenewingBearerAuth):
                 if not set(needed) <= cached.granted:
                     granted = " ".join(sorted(cached.granted)) or "nothing"
                     raise StepUpRefusedError(needed, wanted, f"was granted only {granted}")
-            except RateLimited as exc:  # not a refusal of the scopes: the limit's reset is the answer
-                gate.failed(exc)
-                raise
             except TokenRequestError as exc:
-                refusal = f"HTTP {exc.status} {exc.error}" + (f": {exc.error_description}" if exc.error_description else "")
+                refusal = str(exc) if exc.status == 429 else f"HTTP {exc.status} {exc.error}" + (f": {exc.error_description}" if exc.error_description else "")
                 error = StepUpRefusedError(needed, wanted, f"the authorization server refused it ({refusal})")
                 gate.failed(error)
                 raise error from None
@@ -247,8 +242,7 @@ class TokenManager(RenewingBearerAuth):
         return cached.token.access_token if cached else None
 
     def _fresh(self, rejected: str | None) -> _Cached | None:
-        cached = self._cached
-        if cached is None or self._clock() >= cached.renew_at or cached.token.access_token == rejected:
+        if (cached := self._cached) is None or self._clock() >= cached.renew_at or cached.token.access_token == rejected:
             return None
         return cached
 
@@ -264,10 +258,9 @@ class TokenManager(RenewingBearerAuth):
             shared = self._backoff.failure_to_share(ticket)
             if shared is not None:
                 return self._still_valid_or_raise(shared, rejected)
-            held = self._cached  # a still-valid token makes a 429 not worth a wait
-            wait = None if held is None or held.token.access_token == rejected or self._clock() >= held.expires_at else 0.0
+            held = self._cached  # after a 429: a valid token is served at once, else a near reset waited for
             try:
-                cached = retry_once_after_reset(lambda: self._fetch_now(self._scopes), max_wait=wait)
+                cached = retry_once_after_reset(lambda: self._fetch_now(self._scopes), max_wait=0.0 if held and held.token.access_token != rejected and self._clock() < held.expires_at else None)
             except TokenError as exc:
                 self._backoff.failed(exc)
                 return self._still_valid_or_raise(exc, rejected)
@@ -276,8 +269,7 @@ class TokenManager(RenewingBearerAuth):
 
     def _still_valid_or_raise(self, error: BaseException, rejected: str | None) -> str:
         """The cached token if it has not expired (and was not rejected), else ``error``."""
-        cached = self._cached
-        if cached is not None and cached.token.access_token != rejected and self._clock() < cached.expires_at:
+        if (cached := self._cached) is not None and cached.token.access_token != rejected and self._clock() < cached.expires_at:
             return cached.token.access_token
         raise error
 
