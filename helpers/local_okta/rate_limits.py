@@ -6,7 +6,8 @@ it refills); past the limit it answers HTTP 429 (``reference/rl2-monitor``). Tok
 limited per user and per org (4 per second per user to generate or refresh a token,
 ``reference/rl2-limits``); the token endpoint's 429 body is ``invalid_grant`` "API call exceeded
 rate limit due to too many requests." (catalogue ``user_rate_limited``), other endpoints send
-Okta's API error ``E0000047`` with the same summary.
+Okta's API error ``E0000047`` with the same summary (the 429 example of ``reference/api/authn``).
+Which of the two bodies Okta's ``/introspect`` and ``/revoke`` send is not documented: E0000047 here.
 
 The scenario is off by default. :meth:`LocalOkta.set_rate_limit(limit, window)
 <helpers.local_okta.LocalOkta.set_rate_limit>` or the environment variable
