@@ -7,7 +7,8 @@ Every notebook starts the same way, and the rest of its code does not care which
     'https://127.0.0.1:53211/oauth2/default'
 
 With no ``OAUTH_*`` settings (or ``TUTORIAL_AUTH_SERVER=local``) this starts the local
-Okta-compatible server in a background thread (restarting it when the cell runs again);
+Okta-compatible server in a background thread (restarting it when the cell runs again; with
+``LOCAL_OKTA_RATE_LIMIT=limit/window`` set, with its rate-limit scenario on);
 otherwise it returns the configured tenant's settings and starts nothing (trusting
 ``OAUTH_CA_FILE`` first when it is set). The local server is HTTPS, with a certificate
 authority made for this process and trusted by it (:mod:`helpers.local_tls`).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.local_okta import LocalOkta, start_local_okta
+from helpers.local_okta.rate_limits import from_environment as rate_limit_from_environment
 from helpers.local_tls import trust_ca_file
 from helpers.settings import Settings, load_settings
 
@@ -55,4 +57,6 @@ def connect_authorization_server(name: str = "local-okta") -> AuthorizationServe
             trust_ca_file(settings.ca_file)  # OAUTH_CA_FILE: a CA to trust besides the public ones
         return AuthorizationServer(settings)
     okta = start_local_okta(name=name)
+    if (limiter := rate_limit_from_environment()) is not None:  # LOCAL_OKTA_RATE_LIMIT: Okta's 429s
+        okta.set_rate_limit(limiter.limit, limiter.window)
     return AuthorizationServer(okta.settings(), okta)

@@ -95,11 +95,18 @@ def test_the_scenario_is_switched_on_by_the_environment(monkeypatch):
     with pytest.raises(ValueError, match="window 1 to 5"):
         from_environment({"LOCAL_OKTA_RATE_LIMIT": "3/60"})
     monkeypatch.setenv("LOCAL_OKTA_RATE_LIMIT", "1/5")
-    server = start_local_okta(name="test-rate-limits-from-environment")
+    from helpers.authorization_server import connect_authorization_server
+
+    notebooks_server = connect_authorization_server(name="test-rate-limits-from-environment")
+    private = start_local_okta(name="test-rate-limits-private")  # a grader's own server: never limited
     try:  # three requests: at most two windows, so at least one 429
-        assert 429 in [token_request(server).status_code for _ in range(3)]
+        assert 429 in [token_request(notebooks_server.local).status_code for _ in range(3)]
+        assert [token_request(private).status_code for _ in range(3)] == [200, 200, 200]
+        with notebooks_server.local.rate_limit_suspended():
+            assert [token_request(notebooks_server.local).status_code for _ in range(3)] == [200, 200, 200]
     finally:
-        server.stop()
+        notebooks_server.stop()
+        private.stop()
 
 
 # -- reading a 429 ------------------------------------------------------------------------------

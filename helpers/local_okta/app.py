@@ -94,13 +94,17 @@ def build_app(state: OktaState) -> Starlette:
         }.get(endpoint)
         if handler is None:
             return _not_found(f"{endpoint} (not emulated by the local server)", kind="Endpoint")
-        state.request_counts[endpoint] += 1
         limiter = state.rate_limiter
         if limiter is None or endpoint not in rate_limits.LIMITED_ENDPOINTS:
+            state.request_counts[endpoint] += 1
             return await handler(request, server_id)
         client = rate_limits.client_of(request.headers, await request.body(), request.query_params)
         allowed, headers = limiter.take(endpoint, client)
-        response = await handler(request, server_id) if allowed else rate_limits.too_many_requests(endpoint, headers)
+        if not allowed:  # counted by the limiter (rate_limit_report), not as an answered request
+            response = rate_limits.too_many_requests(endpoint, headers)
+        else:
+            state.request_counts[endpoint] += 1
+            response = await handler(request, server_id)
         response.headers.update(headers)  # Okta sends the three headers on every answer
         return response
 

@@ -10,9 +10,9 @@ Okta's API error ``E0000047`` with the same summary (the 429 example of ``refere
 Which of the two bodies Okta's ``/introspect`` and ``/revoke`` send is not documented: E0000047 here.
 
 The scenario is off by default. :meth:`LocalOkta.set_rate_limit(limit, window)
-<helpers.local_okta.LocalOkta.set_rate_limit>` or the environment variable
-``LOCAL_OKTA_RATE_LIMIT=limit/window`` (read when a local server starts; e.g. ``2/5``) switch it
-on: at most ``limit`` requests per client per endpoint (token, introspect, revoke) in each
+<helpers.local_okta.LocalOkta.set_rate_limit>` switches it on, and so does the environment
+variable ``LOCAL_OKTA_RATE_LIMIT=limit/window`` (e.g. ``4/5``) for the server a notebook starts
+with ``connect_authorization_server()`` (graders' private servers are never limited): at most ``limit`` requests per client per endpoint (token, introspect, revoke) in each
 ``window`` of whole seconds, so ``X-Rate-Limit-Reset`` is at most ``window`` (<= 5) seconds ahead.
 The limiter also counts what a well-behaved client must never do: a second request to a bucket
 after a 429, before its reset (:meth:`RateLimiter.report`).

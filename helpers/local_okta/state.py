@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .keys import KeySet
-from .rate_limits import RateLimiter, from_environment
+from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
 from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant
 
@@ -141,8 +141,8 @@ class OktaState:
             self.keys[server.id] = KeySet()
         self.store = Store()
         self.request_counts: Counter[str] = Counter()
-        #: the rate-limit scenario (``rate_limits.py``), from LOCAL_OKTA_RATE_LIMIT or set_rate_limit
-        self.rate_limiter: RateLimiter | None = from_environment()
+        #: the rate-limit scenario (``rate_limits.py``): off unless set_rate_limit switches it on
+        self.rate_limiter: RateLimiter | None = None
         self.access_token_lifetime: int | None = None
         self.refresh_grace_period: int | None = None  # local-only override of every app's
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
