@@ -29,13 +29,11 @@ from helpers.error_chain import find_in_chain
 from helpers.local_okta import start_local_okta
 from helpers.settings import ClientCredentials
 from helpers.tokens import StepUpRefusedError, TokenManager, TokenRejectedError, TokenResponse
-from helpers.user_login import StepUpError, UserLogin, sign_in_with_password
+from helpers.user_login import USER_SCOPES, StepUpError, UserLogin, sign_in_with_password
 from helpers.verification import Protection
 
 SCOPES = ("calculator.add", "calculator.subtract")
 MCP = "https://calculator.example.com/mcp"
-
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 22: reproductions of points 1-3, before the fix")
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +341,21 @@ def test_3_a_renewal_after_a_401_is_possible_again_after_the_pause():
         clock.now += 10
         assert http.post(MCP, json={}).status_code == 200  # token-2 rejected, renewed: token-3 works
     assert len(requests_made) == 3
+
+
+def test_3_a_server_naming_scope_after_scope_shows_the_user_at_most_three_sign_ins_a_minute():
+    extra = tuple(f"calculator.scope{i}" for i in range(6))
+    login = gateway_without_network(allowed_scopes=(*USER_SCOPES, *SCOPES, *extra))
+    shown = []
+
+    def sign_in(pending):  # the user closes the tab each time
+        shown.append(pending.url)
+        pending.cancel("the user closed the tab")
+
+    answers = iter(extra)
+    transport, _ = answering(lambda request: insufficient(next(answers)))
+    with httpx2.Client(auth=login.auth(sign_in=sign_in), transport=transport) as http:
+        for _ in extra:
+            with pytest.raises(StepUpError):
+                http.post(MCP, json={})
+    assert len(shown) == 3
