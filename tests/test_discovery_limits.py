@@ -20,8 +20,6 @@ from helpers.discovery import DiscoveryError, discover
 ISSUER = "https://okta.example.com/oauth2/default"
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 22 point 7 reproduced, before the fix")
-
 
 class Misbehaving(socketserver.ThreadingTCPServer):
     """A plain-HTTP server on 127.0.0.1 answering each path with bytes a test chooses.
