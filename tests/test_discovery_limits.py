@@ -141,3 +141,33 @@ def test_7_deeply_nested_metadata_is_a_discovery_error(server, nesting):
     nested = server(lambda url: {"/mcp": challenge(url), PRM_PATH: document(nesting)})
     error = discover_within(nested.url + "/mcp", 5)
     assert str(error) == f"{nested.url}{PRM_PATH} did not answer with JSON."
+
+
+def test_7_over_tls_too_a_trickled_body_ends_at_the_deadline():
+    from starlette.applications import Starlette
+    from starlette.responses import Response, StreamingResponse
+    from starlette.routing import Route
+
+    from helpers import background
+
+    async def mcp(request):
+        return Response(status_code=401, headers={
+            "WWW-Authenticate": f'Bearer resource_metadata="{request.base_url}{PRM_PATH.lstrip("/")}"'})
+
+    async def slowly(request):
+        async def drip():
+            import anyio
+
+            for _ in range(30):
+                yield b" "
+                await anyio.sleep(0.3)
+
+        return StreamingResponse(drip(), media_type="application/json")
+
+    slow = background.start(Starlette(routes=[Route("/mcp", mcp, methods=["POST"]), Route(PRM_PATH, slowly)]),
+                            name="test-discovery-tls-trickle", tls=True)
+    try:
+        error = discover_within(slow.url + "/mcp", 2.5, timeout=1)
+        assert str(error) == f"{slow.url}{PRM_PATH} did not answer within 1 s."
+    finally:
+        slow.stop()
