@@ -61,7 +61,8 @@ def recipe_python(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=600,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
-    probe = subprocess.run([str(python), "-c", "import helpers"], capture_output=True, text=True, cwd=venv)
+    probe = subprocess.run([str(python), "-c", "import helpers"], capture_output=True, text=True, cwd=venv,
+                           env={"PATH": os.environ.get("PATH", "")})  # not the PYTHONPATH the tests run with
     assert probe.returncode != 0, "the recipe venv must not see this project"
     return python
 

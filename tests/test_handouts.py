@@ -249,7 +249,7 @@ def test_exercises_follow_the_four_cell_convention(handouts, name):
         assert solution.source.startswith(SOLUTION_HEADER), f"{label}: solution starts with {SOLUTION_HEADER!r}"
         assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, f"{label}: solution is collapsed"
         assert "check" in check.metadata.get("tags", []), f"{label}: check cell"
-        assert re.search(r"check_prediction|check_that|require_answer", check.source), f"{label}: helpers.exercises"
+        assert re.search(r"check_prediction|check_that|require_answer|helpers\.graders", check.source), f"{label}: helpers.exercises"
         assert not re.search(r"^\s*assert\b", check.source, re.MULTILINE), f"{label}: feedback, not a bare assert"
     assert seen == list(range(1, len(seen) + 1)), f"{name}: exercises numbered {seen}, expected 1, 2, ..."
     if seen:

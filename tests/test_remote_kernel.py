@@ -45,6 +45,8 @@ def test_an_unknown_choice_says_what_to_use():
 REMOTE_LEARNER = '''
 from helpers.local_okta.signin import sign_in as _browser_signs_in
 
+SIGN_IN_MYSELF = True  # the learner's switch, set for the sign-in cell below
+
 def input(prompt=""):
     user = auth_server.local.users[0]
     address = _browser_signs_in(pending.url, user.login, user.password)
@@ -59,8 +61,7 @@ def test_notebook_06_signs_in_through_a_pasted_address_when_the_browser_is_remot
     cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     sign_in = next(i for i, cell in enumerate(cells) if "browser_elsewhere()" in cell.source)
     cells = cells[: sign_in + 1]
-    assert "SIGN_IN_MYSELF = False" in cells[-1].source
-    cells[-1].source = cells[-1].source.replace("SIGN_IN_MYSELF = False", "SIGN_IN_MYSELF = True")
+    assert any("SIGN_IN_MYSELF = False" in cell.source for cell in cells), "the switch the learner turns on"
     cells.insert(len(cells) - 1, nbformat.v4.new_code_cell(REMOTE_LEARNER))
     remote = nbformat.v4.new_notebook(metadata=notebook.metadata, cells=cells)
     env = {"TUTORIAL_AUTH_SERVER": "local", "TUTORIAL_BROWSER": "remote"}
