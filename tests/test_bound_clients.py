@@ -27,6 +27,7 @@ from helpers.calculator import start_calculator
 from helpers.discovery import Discovered
 from helpers.error_chain import find_in_chain
 from helpers.local_okta import start_local_okta
+from helpers.pacing import Pace
 from helpers.settings import ClientCredentials
 from helpers.tokens import StepUpRefusedError, TokenManager, TokenRejectedError, TokenResponse
 from helpers.user_login import USER_SCOPES, StepUpError, UserLogin, sign_in_with_password
@@ -359,3 +360,21 @@ def test_3_a_server_naming_scope_after_scope_shows_the_user_at_most_three_sign_i
             with pytest.raises(StepUpError):
                 http.post(MCP, json={})
     assert len(shown) == 3
+
+
+def test_3_the_pace_is_a_sliding_window_and_says_how_long_to_wait():
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    pace = Pace(3, 60.0, clock=clock)
+    assert [pace.take() for _ in range(4)] == [True, True, True, False]
+    clock.now = 20.0
+    assert not pace.allows() and pace.wait == 40.0
+    clock.now = 60.0  # the first of the three is a minute old
+    assert pace.allows() and pace.wait == 0.0 and pace.take() and not pace.take()
+    with pytest.raises(ValueError):
+        Pace(0, 60.0)
