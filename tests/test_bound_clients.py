@@ -371,10 +371,13 @@ def test_3_the_pace_is_a_sliding_window_and_says_how_long_to_wait():
 
     clock = Clock()
     pace = Pace(3, 60.0, clock=clock)
-    assert [pace.take() for _ in range(4)] == [True, True, True, False]
-    clock.now = 20.0
+    taken = []
+    for now in (0.0, 10.0, 20.0, 20.0):
+        clock.now = now
+        taken.append(pace.take())
+    assert taken == [True, True, True, False]
     assert not pace.allows() and pace.wait == 40.0
-    clock.now = 60.0  # the first of the three is a minute old
-    assert pace.allows() and pace.wait == 0.0 and pace.take() and not pace.take()
+    clock.now = 60.0  # the first of the three is a minute old: one more fits, not two
+    assert pace.allows() and pace.wait == 0.0 and pace.take() and not pace.take() and pace.wait == 10.0
     with pytest.raises(ValueError):
         Pace(0, 60.0)
