@@ -11,15 +11,12 @@ A service that calls an MCP server many times should not ask Okta for a token pe
   caller that waited for it, then a pause (1 s, doubling to 30 s) before the next attempt;
   meanwhile the cached token is served for as long as it is still valid, so a failed renewal
   fails nobody until the token has really expired;
-- plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client), for the MCP
-  servers it was created for (``mcp_servers=``) and no other (:mod:`helpers.bound_servers`):
-  it sets ``Authorization: Bearer ...`` on each request; when the MCP server answers 401 anyway
-  (the token was revoked, keys rotated, clocks disagree) it renews once and retries once (at
-  most one such renewal every 10 s, :mod:`helpers.pacing`); when it answers 403
-  ``insufficient_scope`` naming a scope the token lacks, it asks for a token with the union of
-  its scopes and the named ones (**step-up**) and retries once, but only for scopes it was
-  configured to hold (``allowed_scopes=``, by default the first ``scopes``) and at most three
-  times a minute. A second 401 raises :class:`TokenRejectedError`; a refused step-up raises
+- plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client): it sets
+  ``Authorization: Bearer ...`` on requests to the MCP servers it was made for (``mcp_servers=``,
+  :mod:`helpers.bound_servers`) and no other; on a 401 it renews once and retries once (one such
+  renewal every 10 s at most); on a 403 ``insufficient_scope`` it **steps up** to the union of its
+  scopes and the named ones, within ``allowed_scopes``, three times a minute at most
+  (:mod:`helpers.pacing`). A second 401 raises :class:`TokenRejectedError`; a refused step-up
   :class:`StepUpRefusedError`.
 
 It does not speak OAuth itself: fetching goes through one of the functions in
@@ -76,10 +73,8 @@ class TokenManager(RenewingBearerAuth):
 
     ``fetch(scopes)`` gets a new token for ``scopes`` (a call to one of the three fetch
     functions); ``clock`` is a monotonic clock in seconds (replace it in tests).
-    ``mcp_servers`` is the MCP server URL (or a list of them) the token is for: as
-    ``fastmcp.Client`` auth it is attached to requests for those origins only.
-    ``allowed_scopes`` are all the scopes step-up may ask for (default: ``scopes``, so no
-    widening); ``step_up=False`` turns step-up off: a 403 is then returned to the caller as it is.
+    ``mcp_servers``: the MCP server URL(s) its token may go to. ``allowed_scopes``: all step-up may
+    ask for (default ``scopes``: no widening); ``step_up=False``: a 403 is returned as it is.
     """
 
     def __init__(
@@ -186,9 +181,8 @@ class TokenManager(RenewingBearerAuth):
         """A token that also carries ``needed``: fetched with the union of this manager's scopes
         and ``needed`` (unless another caller already did). Raises :class:`StepUpRefusedError`
         when the authorization server will not grant them to this client. Like renewal, one
-        attempt at a time: its failure is shared by the callers that waited, then a pause. Scopes
-        outside :attr:`allowed_scopes` are refused without a request, and at most three step-up
-        requests are made a minute (:mod:`helpers.pacing`)."""
+        attempt at a time: its failure is shared by the callers that waited, then a pause. Only
+        within :attr:`allowed_scopes`, three step-up requests a minute at most."""
         needed = _scope_tuple(needed)
         outside = [scope for scope in needed if scope not in self._allowed]
         if outside:
@@ -252,7 +246,6 @@ class TokenManager(RenewingBearerAuth):
         return cached
 
     def _token(self, rejected: str | None, after_401: bool = False) -> str | None:
-        """The token (``after_401``: renewing after a server's 401, paced: ``None`` when not now)."""
         cached = self._fresh(rejected)
         if cached is not None:
             return cached.token.access_token
@@ -262,7 +255,7 @@ class TokenManager(RenewingBearerAuth):
             if cached is not None:
                 return cached.token.access_token
             if after_401 and not self._renewals_after_401.take():
-                return None  # renewed after a 401 moments ago: this 401 stands
+                return None  # after a 401, renewed moments ago: this 401 stands (helpers.pacing)
             shared = self._backoff.failure_to_share(ticket)
             if shared is not None:
                 return self._still_valid_or_raise(shared, rejected)
