@@ -26,7 +26,9 @@ class TokenCache:
 '''
 
 WRONG = {
-    "4.1": ("subtract_only = token_from_requests\npredicted_multiply_status = 400", True),  # both scopes
+    "4.1": ("typo_response = requests.post(token_url, auth=(client_id, client_secret), timeout=10, data={"
+            '"grant_type": "client_credentials", "scope": "calculator.substract"})\n'
+            "subtract_only = typo_response.json()\npredicted_multiply_status = 400", True),  # a typo in the scope
     "4.2": ('predicted_token_status = 401\npredicted_token_error = "invalid_client"\n'
             "wrong_secret_response = requests.post(token_url, auth=(client_id, client_secret), "
             'data={"grant_type": "client_credentials"}, timeout=10)', True),  # the right secret
@@ -47,7 +49,11 @@ def test_two_wrong_tries_get_the_idea_then_the_fix_and_never_the_answer(monkeypa
         told = "\n".join(first + second)
         assert [fragment for fragment in fragments if fragment in told] == [], (exercise, told)
         assert fragments, f"{exercise}: the solution adds nothing to the stub?"
+    scope_fix = "\n".join(found["4.1"][1])
+    assert "scope='calculator.substract'" in scope_fix and "is not one of SCOPES: compare it" in scope_fix
+    assert "prefix" not in scope_fix, "the fix answers the mistake made, not another one"
     cache_feedback = "\n".join(found["4.3"][0])
-    assert "2 of 5 checks failed: renewed before it expires, 8 threads at renewal time." in cache_feedback
+    assert ("3 of 7 checks failed: renewed before it expires, a token request taking 30 s, 8 threads at renewal time."
+            in cache_feedback)
     assert "renewal storm" in cache_feedback and "about to expire" in cache_feedback
     assert "Checkpoint passed" in checkpoint

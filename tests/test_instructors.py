@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,19 +21,61 @@ def stated_minutes(number: str) -> int:
     return int(re.search(r"\*\*Time:\*\* about (\d+) minutes", first).group(1))
 
 
-def test_the_workshop_plan_adds_up_to_three_hours():
-    rows = re.findall(r"(?m)^\| (\d):(\d\d) \| (\d+) \| \*\*([^*]+)\*\*", TEXT)
-    blocks = [(what.split()[0] if what[0].isdigit() else what, int(minutes)) for _, _, minutes, what in rows]
-    notebooks = [(name, minutes) for name, minutes in blocks if name[0].isdigit()]
-    assert notebooks == [(n, stated_minutes(n)) for n in ("01", "02", "03", "04", "05", "06")], (
-        "each notebook's block takes the time the notebook states"
-    )
-    assert [name for name, _ in blocks if not name[0].isdigit()] == ["setup and welcome", "break", "break", "wrap-up"]
+def plan_rows(heading: str) -> list[tuple[int, int, str, str]]:
+    """The plan table under ``heading``: (start minute, minutes, what, the "you" column)."""
+    section = TEXT.split(heading, 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"(?m)^\| (\d):(\d\d) \| (\d+) \| \*\*([^*]+)\*\* \|([^|]*)\|", section)
+    assert rows, f"no plan table under {heading!r}"
+    return [(int(h) * 60 + int(m), int(minutes), what, you) for h, m, minutes, what, you in rows]
+
+
+def check_plan(rows, *, length: int) -> list[str]:
+    """Blocks follow each other, end at ``length``; each notebook block is its stated time plus your
+    introduction ("N min:" in the "you" column). The notebooks it covers, in order."""
     clock = 0
-    for hours, mins, minutes, _ in rows:
-        assert int(hours) * 60 + int(mins) == clock, "each block starts when the one before ends"
-        clock += int(minutes)
-    assert clock == 180
+    covered = []
+    for start, minutes, what, you in rows:
+        assert start == clock, f"{what!r} starts at {start}, when the block before ends at {clock}"
+        clock += minutes
+        if what[:2].isdigit():
+            talk = int(re.match(r"(\d+) min:", you.strip()).group(1))
+            assert minutes == stated_minutes(what[:2]) + talk, (
+                f"{what}: {minutes} min, but the notebook states {stated_minutes(what[:2])} and you talk {talk}")
+            covered.append(what[:2])
+    assert clock == length
+    return covered
+
+
+def test_the_3_hour_plan_covers_what_it_says_with_25_minutes_of_buffer():
+    rows = plan_rows("## A 3-hour workshop")
+    covered = check_plan(rows, length=180)
+    assert covered == ["01", "02", "03"]
+    assert "covers notebooks 01, 02 and 03" in TEXT
+    assert sum(minutes for _, minutes, what, _ in rows if what.startswith("buffer")) >= 25
+    assert sum(minutes for _, minutes, what, _ in rows if what == "break") >= 10
+
+
+def test_the_second_session_covers_the_rest_with_buffer():
+    rows = plan_rows("### The whole course in two sessions")
+    covered = check_plan(rows, length=rows[-1][0] + rows[-1][1])
+    assert covered == ["04", "05", "06"]
+    assert sum(minutes for _, minutes, what, _ in rows if what.startswith("buffer")) >= 25
+
+
+def test_each_notebook_states_the_time_its_review_measured():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_times", ROOT / "benchmarks" / "notebook_times.py")
+    times = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = times  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(times)
+    measured = {n: times.estimate(n) for n in sorted(times.EXERCISES)}
+    assert {n: m["stated"] for n, m in measured.items()} == {n: m["rounded"] for n, m in measured.items()}, (
+        "a notebook's stated time drifted from benchmarks/notebook_times.py: re-measure and state it")
+    total = sum(m["rounded"] for m in measured.values())
+    assert f"about **{total // 60} hours**" in TEXT or f"about **{total // 60} h {total % 60:02d}**" in TEXT
+    for number, m in measured.items():
+        assert f"{number} {m['rounded']}" in TEXT.split("## A 3-hour workshop", 1)[1].split("|", 1)[0]
 
 
 @pytest.mark.parametrize("words", [

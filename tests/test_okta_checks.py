@@ -157,6 +157,16 @@ def test_scenario_fails_with_the_right_diagnosis(okta, scenario):
     assert not any(secret in report_text(report) for secret in secrets_of(okta))
 
 
+def test_no_fix_recommends_any_scopes_and_the_gateway_rule_lists_every_scope(okta):
+    """The notebooks teach rules as allowlists: no fix may suggest Any scopes as a way out."""
+    fixes = [check_scenario(okta, name).first_failure for name in SCENARIOS]
+    texts = [result.fix for result in fixes if result] + [scenario.fix for scenario in SCENARIOS.values()]
+    assert [text for text in texts if "Any scopes" in text and "Default Policy" not in text] == []
+    gateway = check_scenario(okta, "rule_without_authorization_code").first_failure.fix
+    for scope in ("openid", "profile", "email", "offline_access", "calculator.add", "calculator.subtract"):
+        assert scope in gateway
+
+
 def test_checks_that_cannot_run_say_which_failure_stopped_them(okta):
     report = check_scenario(okta, "org_authorization_server")
     skipped = [r for r in report if r.status is Status.SKIPPED]

@@ -9,6 +9,7 @@ every row. Every run signs the test user in on the local server: real requests, 
 import ast
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 from pathlib import Path
@@ -23,8 +24,9 @@ from helpers.graders.sign_in import check_sign_in, grade_sign_in, grader_app
 from helpers.local_okta import start_local_okta
 from helpers.recipes import pkce_signin as recipe
 
-ROWS = ["PKCE pair", "authorize URL", "real sign-in", "forged state", "error=access_denied", "replayed code",
-        "wrong verifier", "refresh", "reused refresh token"]
+ROWS = ["PKCE pair", "authorize URL", "real sign-in", "wrong state", "missing state", "error with wrong state",
+        "error=access_denied", "replayed code", "wrong verifier", "refresh", "reused refresh token"]
+STATE_ROWS = ["error with wrong state", "missing state", "wrong state"]
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +78,10 @@ def test_a_do_nothing_stub_fails_every_row_and_the_check_names_them(okta):
     assert raised.value.try_number == 0
     with pytest.raises(ExerciseFeedback) as raised:  # a first function written: the whole table
         check_sign_in(recipe.make_pkce_pair, nothing, nothing, nothing, okta=okta)
-    assert raised.value.problem.startswith("8 of 9 checks failed: authorize URL, real sign-in, forged state")
+    assert raised.value.problem.startswith("10 of 11 checks failed: authorize URL, real sign-in, wrong state")
     with pytest.raises(ExerciseFeedback) as raised:
         check_sign_in(nothing, recipe.authorization_url, nothing, nothing, okta=okta)
-    assert raised.value.problem.startswith("8 of 9 checks failed: PKCE pair, real sign-in")
+    assert raised.value.problem.startswith("10 of 11 checks failed: PKCE pair, real sign-in")
 
 
 @pytest.mark.parametrize("challenge, got, why", [
@@ -144,13 +146,73 @@ def test_an_exchange_without_client_authentication_fails_the_sign_in(okta):
 
 def test_a_handle_redirect_that_ignores_state_lets_the_forged_redirect_in(okta):
     rows = graded(okta, handle_redirect=lambda app, url, state, verifier: exchange(app, url, verifier))
-    assert rows["forged state"].got == "accepted: returned tokens"
-    assert "login CSRF" in rows["forged state"].why and "hmac.compare_digest" in rows["forged state"].fix
+    assert rows["wrong state"].got == "accepted: returned tokens"
+    assert rows["missing state"].got == "accepted: returned tokens"
+    assert "login CSRF" in rows["wrong state"].why and "hmac.compare_digest" in rows["wrong state"].fix
     assert not rows["error=access_denied"].passed  # it tries an exchange without a code instead
     assert not rows["error=access_denied"].got.startswith("accepted")
 
 
-def test_a_state_check_after_the_exchange_still_fails_the_forged_state_row(okta):
+def checking_state(check):
+    """A learner's handle_redirect whose state check is `check(query, expected_state)` (True: refuse)."""
+    def handle_redirect(app, redirect_url, expected_state, verifier):
+        query = dict(parse_qsl(urlsplit(redirect_url).query))
+        if check(query, expected_state):
+            raise RuntimeError("the state does not match")
+        if "error" in query:
+            raise RuntimeError(f"refused: {query['error']}: {query.get('error_description')}")
+        return exchange(app, redirect_url, verifier)
+    return handle_redirect
+
+
+def test_skipping_the_state_check_when_state_is_absent_fails_the_missing_state_row(okta):
+    skips = checking_state(lambda query, expected: "state" in query and not hmac.compare_digest(query["state"], expected))
+    rows = graded(okta, handle_redirect=skips)
+    assert failing(rows) == ["missing state"]
+    assert rows["missing state"].got == "accepted: returned tokens"
+    assert "a missing state is a mismatch too" in rows["missing state"].why
+    assert "query.get('state', '')" in rows["missing state"].fix
+
+
+def test_a_keyerror_on_a_missing_state_is_a_crash_not_a_refusal(okta):
+    indexes = checking_state(lambda query, expected: not hmac.compare_digest(query["state"], expected))
+    rows = graded(okta, handle_redirect=indexes)
+    assert failing(rows) == ["missing state"]
+    assert rows["missing state"].got == "crashed: raised KeyError: 'state'"
+    assert "query.get('state', '')" in rows["missing state"].fix
+
+
+def test_a_state_refusal_that_does_not_say_state_fails_the_state_rows(okta):
+    def handle_redirect(app, redirect_url, expected_state, verifier):
+        query = dict(parse_qsl(urlsplit(redirect_url).query))
+        if query.get("error"):
+            raise RuntimeError(f"refused: {query['error']}: {query.get('error_description')}")
+        if not hmac.compare_digest(query.get("state", ""), expected_state):
+            raise RuntimeError("forged redirect")
+        return exchange(app, redirect_url, verifier)
+
+    rows = graded(okta, handle_redirect=handle_redirect)
+    assert failing(rows) == STATE_ROWS
+    assert rows["wrong state"].got == "raised without saying 'state': raised RuntimeError: forged redirect"
+    assert "saying the state does not match" in rows["wrong state"].fix
+
+
+def test_checking_error_before_state_fails_the_forged_error_row(okta):
+    def handle_redirect(app, redirect_url, expected_state, verifier):
+        query = dict(parse_qsl(urlsplit(redirect_url).query))
+        if "error" in query:
+            raise RuntimeError(f"the state was fine? refused: {query['error']}: {query.get('error_description')}")
+        if not hmac.compare_digest(query.get("state", ""), expected_state):
+            raise RuntimeError("the state does not match")
+        return exchange(app, redirect_url, verifier)
+
+    rows = graded(okta, handle_redirect=handle_redirect)
+    assert failing(rows) == ["error with wrong state"]
+    assert rows["error with wrong state"].got == "raised, repeating the forged redirect's 'User denied the request.'"
+    assert "state first" in rows["error with wrong state"].why
+
+
+def test_a_state_check_after_the_exchange_still_fails_the_forged_state_rows(okta):
     def handle_redirect(app, redirect_url, expected_state, verifier):
         tokens = exchange(app, redirect_url, verifier)
         if dict(parse_qsl(urlsplit(redirect_url).query)).get("state") != expected_state:
@@ -158,7 +220,8 @@ def test_a_state_check_after_the_exchange_still_fails_the_forged_state_row(okta)
         return tokens
 
     rows = graded(okta, handle_redirect=handle_redirect)
-    assert rows["forged state"].got == "raised RuntimeError, after 2 token request(s)"  # one per forged redirect
+    assert rows["wrong state"].got == "raised RuntimeError, after 1 token request(s)"
+    assert rows["missing state"].got == "raised RuntimeError, after 1 token request(s)"
 
 
 def test_an_error_redirect_without_its_description_fails_the_access_denied_row(okta):
@@ -179,8 +242,10 @@ def test_an_error_redirect_without_its_description_fails_the_access_denied_row(o
 def checked_state(exchanging):
     def handle_redirect(app, redirect_url, expected_state, verifier):
         query = dict(parse_qsl(urlsplit(redirect_url).query))
-        if query.get("state") != expected_state or "error" in query:
-            raise RuntimeError(f"refused: state or {query.get('error_description')}")
+        if query.get("state") != expected_state:
+            raise RuntimeError("the state does not match")
+        if "error" in query:
+            raise RuntimeError(f"refused: {query.get('error_description')}")
         return exchanging(app, redirect_url, verifier)
     return handle_redirect
 

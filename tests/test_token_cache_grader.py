@@ -20,8 +20,8 @@ from helpers.local_okta import start_local_okta
 from helpers.recipes.token_cache import TokenCache, fetch_token
 
 SCOPE = "calculator.add calculator.subtract"
-ROWS = ["50 calls, one token", "renewed before it expires", "never an expired token",
-        "8 threads at renewal time", "the token works"]
+ROWS = ["50 calls, one token", "renew_before past the lifetime", "renewed before it expires",
+        "a token request taking 30 s", "never an expired token", "8 threads at renewal time", "the token works"]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,8 @@ def by_name(rows):
 class _Base:
     """Shared constructor of the wrong caches below (each differs from the recipe in one way)."""
 
-    def __init__(self, token_url, client_id, client_secret, scope, clock=time.monotonic):
-        self.args = (token_url, client_id, client_secret, scope)
+    def __init__(self, token_url, client_id, client_secret, scope, clock=time.monotonic, renew_before=60.0):
+        self.args, self.renew_before = (token_url, client_id, client_secret, scope), renew_before
         self.clock, self._lock, self._token, self._renew_at = clock, threading.Lock(), None, 0.0
 
 
@@ -89,6 +89,28 @@ class RenewsAtExpiry(_Base):
             return self._token
 
 
+class NoCapCountsFromTheAnswer(_Base):
+    """A learner's cache: renew_before with no half-lifetime cap, counted from after the answer came back."""
+
+    def get_token(self):
+        with self._lock:
+            if self._token is None or self.clock() >= self._renew_at:
+                self._token, expires_in = fetch_token(*self.args)
+                self._renew_at = self.clock() + expires_in - self.renew_before
+            return self._token
+
+
+class CountsFromTheAnswer(_Base):
+    """Capped at half the lifetime, but counts from after the answer came back."""
+
+    def get_token(self):
+        with self._lock:
+            if self._token is None or self.clock() >= self._renew_at:
+                self._token, expires_in = fetch_token(*self.args)
+                self._renew_at = self.clock() + expires_in - min(self.renew_before, expires_in / 2)
+            return self._token
+
+
 class IgnoresItsClock(_Base):
     """Right in production, but reads time.monotonic() itself: a test (and the check) cannot move it."""
 
@@ -103,7 +125,7 @@ class IgnoresItsClock(_Base):
 class DoesNothing:
     """The exercise's stub as the learner first finds it."""
 
-    def __init__(self, token_url, client_id, client_secret, scope, clock=time.monotonic):
+    def __init__(self, token_url, client_id, client_secret, scope, clock=time.monotonic, renew_before=60.0):
         ...
 
     def get_token(self):
@@ -133,8 +155,8 @@ def test_the_recipe_passes_every_row(grade):
 
 def test_a_cache_that_never_renews_is_told_it_hands_out_expired_tokens(grade):
     rows = by_name(grade(NeverRenews))
-    assert [r.name for r in failed(rows.values())] == ["renewed before it expires", "never an expired token",
-                                                        "8 threads at renewal time"]
+    assert [r.name for r in failed(rows.values())] == ["renewed before it expires", "a token request taking 30 s",
+                                                        "never an expired token", "8 threads at renewal time"]
     assert rows["never an expired token"].got == "1 s after expiry: an expired token"
     assert "still handed it out" in rows["never an expired token"].why
     assert rows["renewed before it expires"].got == "the first token again, 1 s from expiry"
@@ -161,17 +183,46 @@ def test_a_cache_without_a_lock_is_told_of_the_renewal_storm(grade):
 
 def test_a_cache_that_renews_only_at_expiry_is_told_to_renew_early(grade):
     rows = by_name(grade(RenewsAtExpiry))
-    assert [r.name for r in failed(rows.values())] == ["renewed before it expires"]
+    assert [r.name for r in failed(rows.values())] == ["renewed before it expires", "a token request taking 30 s"]
+    assert rows["a token request taking 30 s"].why == rows["renewed before it expires"].why, "one mistake, one reason"
     late = rows["renewed before it expires"]
     assert late.got == "the first token again, 1 s from expiry"
     assert "about to expire" in late.why and "min(renew_before, expires_in / 2)" in late.fix
     assert "never called `clock`" not in late.why
 
 
+def test_a_cache_with_no_cap_counting_from_the_answer_fails_both_rules(grade):
+    """Rule 2 has two halves the other rows miss: at most half the lifetime early, counted from sending."""
+    rows = by_name(grade(NoCapCountsFromTheAnswer))
+    assert [r.name for r in failed(rows.values())] == ["renew_before past the lifetime", "a token request taking 30 s"]
+    capped = rows["renew_before past the lifetime"]
+    assert capped.got == "10 token requests in 10 calls"
+    assert "at most half the token's lifetime early" in capped.why and "min(renew_before, expires_in / 2)" in capped.fix
+    slow = rows["a token request taking 30 s"]
+    assert slow.got == "the first token again, 15 s after its renewal was due"
+    assert "from when the answer came back" in slow.why and "just before calling fetch_token" in slow.fix
+
+
+def test_a_capped_cache_counting_from_the_answer_is_told_only_that(grade):
+    rows = by_name(grade(CountsFromTheAnswer))
+    assert [r.name for r in failed(rows.values())] == ["a token request taking 30 s"]
+    assert "never called `clock`" not in rows["a token request taking 30 s"].why
+
+
 def test_a_cache_that_reads_time_itself_is_told_to_use_its_clock(grade):
     rows = by_name(grade(IgnoresItsClock))
     assert "never called `clock`" in rows["renewed before it expires"].why
     assert "never called `clock`" in rows["never an expired token"].why
+
+
+def test_the_clock_note_is_said_once(okta):
+    """A cache that never checks the time fails several rows; the learner reads the clock note once."""
+    server = AuthorizationServer(okta.settings(), okta)
+    metadata = {"token_endpoint": okta.token_endpoint, "introspection_endpoint": okta.introspection_endpoint}
+    with pytest.raises(ExerciseFeedback) as caught:
+        check_token_cache("Exercise 9.8", NeverRenews, server, metadata, SCOPE)
+    assert caught.value.hint.count("never called `clock`") == 1
+    assert "it never checks the time, or reads it some other way" in caught.value.hint
 
 
 def test_the_stub_fails_every_row_and_says_to_return_the_token(grade):
@@ -220,7 +271,7 @@ def test_the_notebooks_check_says_a_shared_reason_once_and_passes_the_recipe(okt
     metadata = {"token_endpoint": okta.token_endpoint, "introspection_endpoint": okta.introspection_endpoint}
     with pytest.raises(ExerciseFeedback) as caught:
         check_token_cache("Exercise 9.9", DoesNothing, server, metadata, SCOPE)
-    assert caught.value.problem.startswith("5 of 5 checks failed: 50 calls, one token, ")
+    assert caught.value.problem.startswith("7 of 7 checks failed: 50 calls, one token, ")
     assert caught.value.hint.count("must return the access token") == 1
     assert "[the token works] as for '50 calls, one token'." in caught.value.hint
     assert caught.value.fix.count("call fetch_token with the four values") == 1

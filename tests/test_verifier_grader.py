@@ -13,7 +13,7 @@ from fastmcp.server.auth import AccessToken, RemoteAuthProvider, require_scopes
 
 from helpers.exercises import ExerciseFeedback
 from helpers.graders.report import failed
-from helpers.graders.verifier import ADVICE, ServerNotServed, check_verifier, grade_verifier, probe
+from helpers.graders.verifier import ADVICE, OTHER_ALGORITHM, ServerNotServed, check_verifier, grade_verifier, probe
 from helpers.local_okta import start_local_okta
 from helpers.recipes.verifier import OktaTokenVerifier, verify_access_token
 
@@ -190,7 +190,7 @@ def test_the_check_names_each_token_that_got_through_and_the_fix_on_the_second_t
     server = server_using(decode_with(options={"require": REQUIRED, "verify_aud": False}))
     with pytest.raises(ExerciseFeedback) as first:
         check_verifier("Exercise 3.y test", server, forger)
-    assert "1 of 15 checks failed: wrong audience." in str(first.value) and not first.value.shows_fix
+    assert "1 of 16 checks failed: wrong audience." in str(first.value) and not first.value.shows_fix
     with pytest.raises(ExerciseFeedback) as second:
         check_verifier("Exercise 3.y test", server, forger)
     assert second.value.shows_fix and "audience=audience" in second.value.fix
@@ -220,3 +220,38 @@ def test_an_unfinished_verify_access_token_is_named_before_any_attack(forger):
     with pytest.raises(ExerciseFeedback, match="refused a correct token: InvalidAudienceError"):
         check_verifier("Exercise 3.w test", server_using(verify_access_token), forger, verify=decode_with(audience="api://default"))
     assert probe(verify_access_token, forger) is None
+
+
+def test_a_verifier_that_lets_the_token_choose_its_algorithm_fails_the_other_algorithm_row(forger):
+    def header_alg(token, *, jwks_client, issuer, audience, leeway=30):
+        algorithm = jwt.get_unverified_header(token)["alg"]  # PyJWT still refuses none and HS256 with an RSA key
+        return decode_with(algorithms=[algorithm])(token, jwks_client=jwks_client, issuer=issuer, audience=audience, leeway=leeway)
+
+    rows = grade_verifier(server_using(header_alg), forger)
+    assert failing(rows) == [OTHER_ALGORITHM]
+    assert "lets the token choose its algorithm" in failed(rows)[0].why and 'algorithms=["RS256"]' in failed(rows)[0].fix
+
+
+@pytest.mark.parametrize(("slip", "error", "hint", "fix"), [
+    (decode_with(audience=None), "InvalidAudienceError", "unless you pass audience=", "audience=audience"),
+    (decode_with(issuer="https://example.com"), "InvalidIssuerError", "character for character", "issuer=issuer"),
+    (decode_with(options={"require": [*REQUIRED, "nbf"]}), "MissingRequiredClaimError", "a claim named 'nbf'", "require"),
+    (decode_with(algorithms=["HS256"]), "InvalidAlgorithmError", "RS256", 'algorithms=["RS256"]'),
+])
+def test_a_refused_correct_token_gets_the_hint_for_its_error(forger, slip, error, hint, fix):
+    exercise = f"Exercise 3.v test {error}"
+    with pytest.raises(ExerciseFeedback) as first:
+        check_verifier(exercise, server_using(verify_access_token), forger, verify=slip)
+    assert f"refused a correct token: {error}" in first.value.problem and hint in first.value.hint
+    assert "Is every" not in first.value.hint and not first.value.shows_fix
+    with pytest.raises(ExerciseFeedback) as second:
+        check_verifier(exercise, server_using(verify_access_token), forger, verify=slip)
+    assert second.value.shows_fix and fix in second.value.fix
+
+
+def test_a_stopped_authorization_server_is_named_and_is_not_a_wrong_try():
+    stopped = start_local_okta(name="local-okta-verifier-grader-stopped")
+    stopped.stop()
+    with pytest.raises(ExerciseFeedback, match="checkpoint stopped the servers") as feedback:
+        check_verifier("Exercise 3.u test", server_using(verify_access_token), stopped, verify=verify_access_token)
+    assert feedback.value.try_number == 0 and "section 1" in feedback.value.hint

@@ -23,13 +23,26 @@ CALL_TIMEOUT = 10.0  #: seconds a single get_token() may take before it counts a
 
 
 class Clock:
-    """A clock the grader moves; it counts how often the learner's cache reads it."""
+    """A clock the grader moves; it counts how often the learner's cache reads it.
 
-    def __init__(self) -> None:
+    With ``fetch_takes`` seconds, a token request takes that long: once the token endpoint has
+    received a request during the current call, the clock reads ``fetch_takes`` later.
+    """
+
+    def __init__(self, count: Callable[[], int] | None = None, fetch_takes: float = 0.0) -> None:
         self.now, self.reads = START, 0
+        self._count, self.fetch_takes = count, fetch_takes
+        self._requests_before: int | None = None
+
+    def start_call(self, at: float) -> None:
+        """Set the time to ``at`` for one get_token() call (no token request sent yet)."""
+        self.now = at
+        self._requests_before = self._count() if self._count and self.fetch_takes else None
 
     def __call__(self) -> float:
         self.reads += 1
+        if self._requests_before is not None and self._count() > self._requests_before:
+            return self.now + self.fetch_takes  # the answer came back fetch_takes after the request left
         return self.now
 
 
@@ -40,14 +53,15 @@ class Hung(Exception):
 class CacheSession:
     """One cache under test: its clock, calls with a timeout, and when each token was fetched."""
 
-    def __init__(self, cache_class, credentials: tuple[str, str, str, str], count: Callable[[], int]) -> None:
-        self.clock, self.count = Clock(), count
-        self.fetched_at: dict[str, float] = {}  # token -> clock reading when the endpoint issued it
-        self.cache = cache_class(*credentials, clock=self.clock)
+    def __init__(self, cache_class, credentials: tuple[str, str, str, str], count: Callable[[], int],
+                 *, fetch_takes: float = 0.0, **options: float) -> None:
+        self.clock, self.count = Clock(count, fetch_takes), count
+        self.fetched_at: dict[str, float] = {}  # token -> clock reading when its request was sent
+        self.cache = cache_class(*credentials, clock=self.clock, **options)
 
     def call(self, at: float) -> object:
         """get_token() at clock reading ``at``; a new token seen with a new request is recorded."""
-        self.clock.now = at
+        self.clock.start_call(at)
         before = self.count()
         token = _call_with_timeout(self.cache.get_token)
         if isinstance(token, str) and self.count() > before and token not in self.fetched_at:

@@ -26,7 +26,7 @@ from ..exercises import ExerciseFeedback
 from ..local_okta import LocalOkta, start_local_okta
 from ..local_okta.signin import SignInError, sign_in
 from .report import Row, report
-from .sign_in_calls import calls, refusal, returned_tokens
+from .sign_in_calls import calls, refusal, returned_tokens, shown
 from .sign_in_request import challenge_of, pair_row, url_row
 
 __all__ = ["check_sign_in", "grade_sign_in", "grader_app"]
@@ -128,12 +128,21 @@ def _end_to_end_row(g: _Grader) -> Row:
 
 
 def _refused_row(g: _Grader, name: str, expected: str, attempt: Callable[[], Any], *, must_say: str,
-                 before_token_request: bool, why: str, fix: str) -> Row:
-    """A row where the learner's function must raise, say `must_say`, show no secret (and send nothing)."""
+                 before_token_request: bool, why: str, fix: str, must_not_say: str = "",
+                 crash: type[BaseException] | None = None) -> Row:
+    """A row where the learner's function must raise, say `must_say`, show no secret (and send nothing).
+
+    `must_not_say`: text of the attacker's that a refusal must not repeat as if it were true; `crash`: an
+    exception type that is a crash here, not a refusal (a KeyError for a missing query parameter).
+    """
     start = g.token_requests()
     outcome = attempt()
     sent = g.token_requests() - start
     got, passed = refusal(outcome, must_say, g.secrets)
+    if passed and crash is not None and isinstance(outcome.exception, crash):
+        got, passed = shown(f"crashed: {outcome.error}", g.secrets), False
+    if passed and must_not_say and must_not_say.lower() in str(outcome.exception).lower():
+        got, passed = f"raised, repeating the forged redirect's '{must_not_say}'", False
     if passed and before_token_request and sent:
         got, passed = f"{got}, after {sent} token request(s)", False
     if got.startswith("raised, but the message holds"):
@@ -148,22 +157,48 @@ def grade_sign_in(learner: SimpleNamespace, app: Any, okta: LocalOkta) -> list[R
     g = _Grader(learner, app, okta)
     rows = [pair_row(learner.make_pkce_pair), url_row(learner.authorization_url, app), _end_to_end_row(g)]
 
-    def forged():
-        redirect, state, verifier = g.reference_sign_in()
-        query = {**dict(parse_qsl(urlsplit(redirect).query)), "state": "attacker-made-state"}
-        forged_redirect = urlunsplit(urlsplit(redirect)._replace(query=urlencode(query)))
-        first = calls(learner.handle_redirect, app, forged_redirect, state, verifier)
-        if first.error is None:
-            return first
-        redirect, state, verifier = g.reference_sign_in()
-        query = [(key, value) for key, value in parse_qsl(urlsplit(redirect).query) if key != "state"]
-        return calls(learner.handle_redirect, app, urlunsplit(urlsplit(redirect)._replace(query=urlencode(query))), state, verifier)
+    def forged_state(state_in_redirect: str | None) -> Callable[[], Any]:
+        """A real redirect whose state is `state_in_redirect` (None: no state at all) instead of the sign-in's."""
+        def attempt():
+            redirect, state, verifier = g.reference_sign_in()
+            query = [(key, value) for key, value in parse_qsl(urlsplit(redirect).query) if key != "state"]
+            query += [("state", state_in_redirect)] if state_in_redirect is not None else []
+            return calls(learner.handle_redirect, app, urlunsplit(urlsplit(redirect)._replace(query=urlencode(query))),
+                         state, verifier)
+        return attempt
+
+    state_fix = ("compare query.get('state', '') with expected_state using hmac.compare_digest, and raise SignInError "
+                 "saying the state does not match, before any token request.")
+    rows.append(_refused_row(
+        g, "wrong state", "refused, nothing sent", forged_state("attacker-made-state"), must_say="state",
+        before_token_request=True,
+        why="a redirect whose state is not the one you sent was not stopped (or your error did not say the state "
+        "does not match): an attacker can sign your user in as the attacker (login CSRF). Only your code can stop "
+        "this; the server cannot.", fix=state_fix,
+    ))
+    rows.append(_refused_row(
+        g, "missing state", "refused, nothing sent", forged_state(None), must_say="state", before_token_request=True,
+        crash=KeyError,
+        why="a redirect with no state at all was not refused as forged: a missing state is a mismatch too, and "
+        "skipping the check when state is absent lets the attacker's redirect in (a KeyError is a crash, not a "
+        "refusal).",
+        fix="a missing state is a mismatch too: compare query.get('state', '') with expected_state using "
+        "hmac.compare_digest, and raise SignInError saying the state does not match.",
+    ))
+
+    def forged_error():
+        state = secrets.token_urlsafe(32)
+        query = urlencode({"error": "access_denied", "error_description": "User denied the request.",
+                           "state": "attacker-made-state"})
+        return calls(learner.handle_redirect, app, f"{app.redirect_uri}?{query}", state, secrets.token_urlsafe(64))
 
     rows.append(_refused_row(
-        g, "forged state", "refused, nothing sent", forged, must_say="state", before_token_request=True,
-        why="a redirect whose state is not the one you sent (or has none) was not stopped: an attacker can sign "
-        "your user in as the attacker (login CSRF). Only your code can stop this; the server cannot.",
-        fix="compare query['state'] with expected_state using hmac.compare_digest, and raise before any token request.",
+        g, "error with wrong state", "refused as forged (state)", forged_error, must_say="state",
+        before_token_request=True, must_not_say="User denied the request.",
+        why="an error redirect whose state is not yours was reported as a real answer: it is forged, and its error "
+        "text is the attacker's words. Check state first, then read error.",
+        fix="move the state check above the error check in handle_redirect: refuse a wrong state before "
+        "reading anything else in the query.",
     ))
 
     def denied():
@@ -271,5 +306,6 @@ def check_sign_in(
         if own:
             server.stop()
     report(exercise, rows, success="your sign-in makes a right PKCE pair, signs in, refreshes with rotation, "
-           "and refuses a forged state, an error redirect, a replayed code, a wrong verifier and a reused refresh token.")
+           "and refuses a wrong or missing state (on an error redirect too), an error redirect, a replayed code, a wrong "
+           "verifier and a reused refresh token.")
     return rows

@@ -7,7 +7,10 @@ against the real token endpoint, counts the requests that endpoint receives, and
 :class:`~helpers.graders.report.Row` per behaviour:
 
 - many calls, one token request;
+- renewal at most half the lifetime early (built with ``renew_before`` longer than the token's
+  life, it still makes one request in the first half of that life);
 - renewed before it expires (one second before expiry it hands out a new token);
+- the lifetime counted from when the request was sent (the clock moves on during a slow fetch);
 - never an expired token (long after expiry, each call gets a token still valid then);
 - no renewal storm (eight threads at renewal time make exactly one request);
 - the token works (the authorization server's introspection endpoint says it is active).
@@ -20,7 +23,6 @@ The requests are counted by the local server itself when there is one, else by w
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,49 +31,18 @@ from functools import partial
 
 import requests
 
-from helpers.display import mask_token
 from helpers.graders import cache_session
 from helpers.graders.cache_session import START, CacheSession, Hung, counting_requests_to, lifetime
+from helpers.graders.cache_wording import CLOCK_NOTE, counted, failure, is_token, not_a_token, read_the_clock, shown
 from helpers.graders.report import Row, report
 
 __all__ = ["check_token_cache", "grade_token_cache"]
 
 CALLS = 50  #: calls in the first half of the token's life
 THREADS = 8
-
-_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
-
-
-def _shown(value: object, secret: str) -> str:
-    """A value for the table: tokens masked, the secret never shown, short."""
-    if isinstance(value, str) and _JWT.fullmatch(value):
-        return f"a token ({mask_token(value)})"
-    text = _JWT.sub(lambda m: mask_token(m.group()), repr(value)).replace(secret, "<the client secret>")
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _failure(exc: BaseException, secret: str) -> str:
-    message = _JWT.sub(lambda m: mask_token(m.group()), str(exc)).replace(secret, "<the client secret>")
-    text = f"raised {type(exc).__name__}: {message}"
-    return text if len(text) <= 90 else text[:87] + "..."
-
-
-def _counted(requests_made: int, tokens: int) -> str:
-    return (f"{requests_made} token request{'s' * (requests_made != 1)}, "
-            f"{tokens} token{'s' * (tokens != 1)} handed out")
-
-
-def _is_token(value: object) -> bool:
-    return isinstance(value, str) and bool(value)
-
-
-def _not_a_token(name: str, expected: str, value: object, secret: str) -> Row:
-    return Row(name, expected, f"get_token() returned {_shown(value, secret)}", False,
-               "get_token() must return the access token itself (a str): fetch it with fetch_token(...) the "
-               "first time, keep it, and return it.",
-               "in get_token, call fetch_token with the four values __init__ kept, store the token it gives (the "
-               "first of the two values), and end by returning the stored token.")
-
+LONG_RENEW_BEFORE = 86400.0  #: a day: longer than any token's life (Okta's longest access token lives a day)
+HALF_LIFE_CALLS = 10  #: calls in the first half of the token's life, with LONG_RENEW_BEFORE
+SLOW_FETCH = 30.0  #: seconds the slow token request takes on the grader's clock
 
 HUNG = (
     "get_token() did not return within 10 s: a thread waits forever, usually a lock taken twice "
@@ -80,11 +51,15 @@ HUNG = (
 HUNG_FIX = "take the lock in one place only, one `with` block in get_token, and call nothing inside it that takes it again."
 
 
-def _read_the_clock(session: CacheSession) -> str:
-    if session.clock.reads == 0:
-        return (" Your cache never called `clock`: it reads the time some other way, which the check "
-                "(and your own tests) cannot move. Read every time from the clock you were given.")
-    return ""
+RENEW_EARLY_WHY = (
+    "your cache hands out a token about to expire: a request sent with it can arrive after it expired (or at "
+    "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
+    "were given."
+)
+RENEW_EARLY_FIX = (
+    "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
+    "the margin min(renew_before, expires_in / 2); fetch again once the clock reaches that time."
+)
 
 
 def _row_many_calls(cache_class, credentials, count, secret) -> Row:
@@ -92,12 +67,12 @@ def _row_many_calls(cache_class, credentials, count, secret) -> Row:
     session = CacheSession(cache_class, credentials, count)
     start = count()
     first = session.call(START)
-    if not _is_token(first):
-        return _not_a_token(name, expected, first, secret)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
     half_life = lifetime(first) / 2
     tokens = [first] + [session.call(START + half_life * k / CALLS) for k in range(1, CALLS)]
     requests_made, distinct = count() - start, len(set(tokens))
-    got = _counted(requests_made, distinct)
+    got = counted(requests_made, distinct)
     if requests_made == 1 and distinct == 1:
         return Row(name, expected, got, True)
     return Row(
@@ -114,19 +89,63 @@ def _row_renewed_early(cache_class, credentials, count, secret) -> Row:
     name, expected = "renewed before it expires", "1 s before expiry: a new token"
     session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    if not _is_token(first):
-        return _not_a_token(name, expected, first, secret)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
     late = session.call(START + lifetime(first) - 1)
     if isinstance(late, str) and late != first and not session.expired_at(late, START + lifetime(first) - 1):
         return Row(name, expected, "a new token", True)
-    got = "the first token again, 1 s from expiry" if late == first else f"get_token() returned {_shown(late, secret)}"
+    got = "the first token again, 1 s from expiry" if late == first else f"get_token() returned {shown(late, secret)}"
+    return Row(name, expected, got, False, RENEW_EARLY_WHY + read_the_clock(session), RENEW_EARLY_FIX)
+
+
+def _row_half_life(cache_class, credentials, count, secret) -> Row:
+    name, expected = "renew_before past the lifetime", "1 token request in the first half of its life"
+    session = CacheSession(cache_class, credentials, count, renew_before=LONG_RENEW_BEFORE)
+    start = count()
+    first = session.call(START)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
+    life = lifetime(first)
+    for k in range(1, HALF_LIFE_CALLS):
+        session.call(START + life / 2 * k / HALF_LIFE_CALLS)
+    requests_made = count() - start
+    got = f"{requests_made} token request{'s' * (requests_made != 1)} in {HALF_LIFE_CALLS} calls"
+    if requests_made == 1:
+        return Row(name, expected, got, True)
     return Row(
         name, expected, got, False,
-        "your cache hands out a token about to expire: a request sent with it can arrive after it expired (or at "
-        "a server whose clock runs ahead) and gets 401. Renew a margin before expiry, counted on the clock you "
-        "were given." + _read_the_clock(session),
-        "at each fetch, note when to renew: the clock's reading just before the request, plus expires_in, minus "
-        "the margin min(renew_before, expires_in / 2); fetch again once the clock reaches that time.",
+        f"built with renew_before={LONG_RENEW_BEFORE:g} (longer than the token's {life:g} s life, as a careful "
+        "colleague might set it), your cache finds every new token already due and fetches at every call. "
+        "Rule 2: renew renew_before early, but at most half the token's lifetime early." + read_the_clock(session),
+        "make the margin min(renew_before, expires_in / 2): renew at the clock reading before the request, plus "
+        "expires_in, minus that margin.",
+    )
+
+
+def _row_counted_from_sending(cache_class, credentials, count, secret) -> Row:
+    name, expected = f"a token request taking {SLOW_FETCH:g} s", "renewed on time: a new token"
+    session = CacheSession(cache_class, credentials, count, fetch_takes=SLOW_FETCH)
+    first = session.call(START)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
+    life = lifetime(first)
+    at = START + life - min(60.0, life / 2) + SLOW_FETCH / 2  # renewal was due SLOW_FETCH / 2 ago
+    late = session.call(at)
+    if is_token(late) and late != first:
+        return Row(name, expected, "a new token", True)
+    got = (f"the first token again, {SLOW_FETCH / 2:g} s after its renewal was due" if late == first
+           else f"get_token() returned {shown(late, secret)}")
+    control = CacheSession(cache_class, credentials, count)  # the same calls, with a fetch that takes no time
+    if control.call(START) == control.call(at):  # it renews late even then: the margin is the mistake
+        return Row(name, expected, got, False, RENEW_EARLY_WHY + read_the_clock(control), RENEW_EARLY_FIX)
+    return Row(
+        name, expected, got, False,
+        f"this token request took {SLOW_FETCH:g} s, and your cache counted the token's lifetime from when the "
+        "answer came back. The token's life starts when the server issues it, about when you sent the request: "
+        f"your cache renews {SLOW_FETCH:g} s late, after retries or on a slow network, perhaps after the token "
+        "expired. Rule 2: count expires_in from when you sent the request." + read_the_clock(session),
+        "read the clock into a variable just before calling fetch_token, and compute the renewal time from that "
+        "reading, not from a clock read after fetch_token returns.",
     )
 
 
@@ -134,18 +153,18 @@ def _row_never_expired(cache_class, credentials, count, secret) -> Row:
     name, expected = "never an expired token", "a valid token at every call"
     session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    if not _is_token(first):
-        return _not_a_token(name, expected, first, secret)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
     life = lifetime(first)
     for label, at in (("1 s after expiry", START + life + 1), ("3 lifetimes later", START + 3 * life),
                       ("10 lifetimes later", START + 10 * life)):
         token = session.call(at)
         if session.expired_at(token, at):
-            got = f"{label}: {'an expired token' if isinstance(token, str) else _shown(token, secret)}"
+            got = f"{label}: {'an expired token' if isinstance(token, str) else shown(token, secret)}"
             return Row(
                 name, expected, got, False,
                 "after its token expired, your cache still handed it out: every call made with it gets 401 "
-                "invalid_token, and your service stops working an hour after it starts." + _read_the_clock(session),
+                "invalid_token, and your service stops working an hour after it starts." + read_the_clock(session),
                 "in get_token, fetch a new token once the clock has reached the renewal time noted at the last "
                 "fetch, and note a new one at every fetch, reading the time from the clock you were given.",
             )
@@ -156,8 +175,8 @@ def _row_no_storm(cache_class, credentials, count, secret) -> Row:
     name, expected = f"{THREADS} threads at renewal time", "1 token request, 1 new token handed out"
     session = CacheSession(cache_class, credentials, count)
     first = session.call(START)
-    if not _is_token(first):
-        return _not_a_token(name, expected, first, secret)
+    if not is_token(first):
+        return not_a_token(name, expected, first, secret)
     session.clock.now = START + lifetime(first) + 1  # expired: any cache that renews at all renews now
     barrier, results = threading.Barrier(THREADS), []
     before = count()
@@ -176,12 +195,12 @@ def _row_no_storm(cache_class, credentials, count, secret) -> Row:
     if any(thread.is_alive() for thread in threads):
         raise Hung
     requests_made, distinct = count() - before, set(results)
-    got = _counted(requests_made, len(distinct))
+    got = counted(requests_made, len(distinct))
     if requests_made == 1 and len(results) == THREADS and distinct != {first} and len(distinct) == 1:
         return Row(name, expected, got, True)
     if requests_made == 0:
         return Row(name, expected, got, False,
-                   "no thread renewed the expired token (see 'never an expired token')." + _read_the_clock(session),
+                   "no thread renewed the expired token (see 'never an expired token')." + read_the_clock(session),
                    "in get_token, fetch again once the clock reaches the renewal time you noted.")
     return Row(
         name, expected, got, False,
@@ -196,8 +215,8 @@ def _row_token_works(cache_class, credentials, count, secret, *, introspection_u
     name, expected = "the token works", "introspection: active, the scopes asked for"
     token_url, client_id, client_secret, scope = credentials
     token = CacheSession(cache_class, credentials, count).call(START)
-    if not _is_token(token):
-        return _not_a_token(name, expected, token, secret)
+    if not is_token(token):
+        return not_a_token(name, expected, token, secret)
     answer = requests.post(
         introspection_url, auth=(client_id, client_secret), timeout=10,
         data={"token": token, "token_type_hint": "access_token"}, headers={"Accept": "application/json"},
@@ -223,7 +242,9 @@ def grade_token_cache(
     ``count_token_requests()`` returns how many token requests the endpoint has received so far.
     """
     arguments = (cache_class, (token_url, client_id, client_secret, scope), count_token_requests, client_secret)
-    graders = [(f"{CALLS} calls, one token", _row_many_calls), ("renewed before it expires", _row_renewed_early),
+    graders = [(f"{CALLS} calls, one token", _row_many_calls), ("renew_before past the lifetime", _row_half_life),
+               ("renewed before it expires", _row_renewed_early),
+               (f"a token request taking {SLOW_FETCH:g} s", _row_counted_from_sending),
                ("never an expired token", _row_never_expired), (f"{THREADS} threads at renewal time", _row_no_storm),
                ("the token works", partial(_row_token_works, introspection_url=introspection_url))]
     rows: list[Row] = []
@@ -239,7 +260,7 @@ def grade_token_cache(
             rows.append(Row(name, "get_token() returns", "no answer within 10 s", False, HUNG, HUNG_FIX))
         except Exception as exc:  # the learner's __init__ or get_token raised
             rows.append(Row(
-                name, "get_token() returns a token", _failure(exc, client_secret), False,
+                name, "get_token() returns a token", failure(exc, client_secret), False,
                 "your class raised an error: run TokenCache(token_url, client_id, client_secret, scope).get_token() "
                 "in a cell of your own to see where.",
                 "fix the line the traceback points at; the exercise's task lists what __init__ and get_token need.",
@@ -248,14 +269,22 @@ def grade_token_cache(
 
 
 def _said_once(rows: list[Row]) -> list[Row]:
-    """The rows for the learner: a reason already given by an earlier failed row is referred to, not repeated."""
+    """The rows for the learner: a reason already given by an earlier failed row is referred to, not repeated.
+
+    The note that the cache never read its clock is said once, with the first row that has it.
+    """
     first_with: dict[str, str] = {}
-    shown = []
+    noted, shown = False, []
     for row in rows:
-        if not row.passed and row.why in first_with:
-            row = replace(row, why=f"as for '{first_with[row.why]}'.", fix="")
-        elif not row.passed:
-            first_with[row.why] = row.name
+        if not row.passed:
+            has_note, reason = CLOCK_NOTE in row.why, row.why.replace(CLOCK_NOTE, "")
+            if reason in first_with:
+                row = replace(row, why=f"as for '{first_with[reason]}'.", fix="")
+            else:
+                first_with[reason] = row.name
+                row = replace(row, why=reason)
+            if has_note and not noted:
+                row, noted = replace(row, why=row.why + CLOCK_NOTE), True
         shown.append(row)
     return shown
 
@@ -275,6 +304,7 @@ def check_token_cache(exercise: str, cache_class, auth_server, metadata: dict, s
             introspection_url=introspection_url, count_token_requests=count,
         )
     report(exercise, _said_once(rows), success=(
-        "your cache makes one token request for many calls, renews before expiry, never hands out an expired "
-        "token, and lets one thread renew while the others wait."
+        "your cache makes one token request for many calls, renews before expiry (at most half the lifetime "
+        "early, counted from when it sent the request), never hands out an expired token, and lets one thread "
+        "renew while the others wait."
     ))

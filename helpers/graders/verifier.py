@@ -26,12 +26,15 @@ from helpers.calculator import MCP_PATH, quiet_server_logs
 from helpers.exercises import ExerciseFeedback
 from helpers.graders.report import Row, report
 
-__all__ = ["ServerNotServed", "check_verifier", "grade_verifier", "probe"]
+__all__ = ["ServerNotServed", "check_verifier", "grade_verifier", "probe", "require_running"]
 
 SERVER_NAME = "graded-calculator"
 BOTH_SCOPES = ["calculator.add", "calculator.subtract"]
 ALGORITHM_FIX = 'check the signature (never verify_signature False) with a fixed algorithms=["RS256"], never the token\'s alg.'
 AUDIENCE_FIX = "pass audience=audience to jwt.decode (and never turn verify_aud off)."
+#: Graded here, not among helpers.bad_tokens: PyJWT refuses none and HS256-with-an-RSA-key by itself, even
+#: for a verifier that takes the algorithm from the token's header; this one only a fixed list refuses.
+OTHER_ALGORITHM = "RS512, real key"
 
 
 
@@ -61,6 +64,9 @@ ADVICE: dict[str, tuple[str, str]] = {
                    "an hour).", "refuse a token whose iat is later than now + leeway, with a leeway of seconds (30)."),
     "ID token": ("an ID token (its aud is the web app's client id) got in: it tells an app who signed in; it is no key "
                  "to an API. The audience check stops it (and, as it has no scp, each tool's scope).", AUDIENCE_FIX),
+    OTHER_ALGORITHM: ("a token signed with the issuer's real key, but with RS512 (its header's alg), got in: your verifier "
+                      "lets the token choose its algorithm. Okta's tokens are RS256; whatever else a header names is the "
+                      "sender's choice, not Okta's.", ALGORITHM_FIX),
 }
 
 
@@ -161,6 +167,9 @@ def _attack(url: str, forger: Any) -> list[Row]:
         passed, got = _call(url, "add", case.token, 8)
         why, fix = ADVICE[case.name]
         rows.append(Row(case.name, "refused", got, not passed, why, fix))
+    other_algorithm = forger.sign_token(good, headers={"alg": "RS512"})  # the issuer's key and kid, another algorithm
+    passed, got = _call(url, "add", other_algorithm, 8)
+    rows.append(Row(OTHER_ALGORITHM, "refused", got, not passed, *ADVICE[OTHER_ALGORITHM]))
     passed, got = _call(url, "subtract", add_only, 2)
     rows.append(Row("add-only token: subtract", "refused", got, not passed,
                     "a genuine token granting only calculator.add called subtract: subtract requires no scope.",
@@ -174,18 +183,72 @@ def _attack(url: str, forger: Any) -> list[Row]:
     return rows
 
 
-def probe(verify: Callable[..., Any], forger: Any) -> str | None:
-    """What is wrong with ``verify`` (the learner's ``verify_access_token``) on one correct token, or None."""
+#: What a correct token's refusal means, by the PyJWT error it raised: (the idea to look at, the specific change).
+REFUSAL_ADVICE: dict[str, tuple[str, str]] = {
+    "InvalidAudienceError": ("PyJWT refuses a token that has aud unless you pass audience=, and then aud must equal it.",
+                             AUDIENCE_FIX),
+    "InvalidIssuerError": ("iss must equal the issuer= you pass, character for character: pass the issuer this function "
+                           "receives, not another URL.", "pass issuer=issuer to jwt.decode."),
+    "InvalidAlgorithmError": ("the token's alg is not in your algorithms= list: Okta signs its access tokens with RS256.",
+                              'pass algorithms=["RS256"] to jwt.decode (a list, fixed in your code).'),
+    "InvalidSignatureError": ("the signature did not verify with the key you passed: use the published key the token's "
+                              "kid names.", "decode with signing_key.key, where signing_key = "
+                              "jwks_client.get_signing_key_from_jwt(token)."),
+    "DecodeError": ("jwt.decode could not read the token or use the key you passed: its first argument is the token "
+                    "text, its second the key object from the JWKS.", "jwt.decode(token, signing_key.key, ...), where "
+                    "signing_key = jwks_client.get_signing_key_from_jwt(token)."),
+    "PyJWKClientConnectionError": ("the JWKS could not be fetched: use the jwks_client this function receives (it "
+                                   "knows the issuer's jwks_uri), not one of your own.",
+                                   "signing_key = jwks_client.get_signing_key_from_jwt(token)."),
+    "PyJWKClientError": ("the JWKS client found no key for it: get_signing_key_from_jwt takes the whole token and reads "
+                         "its kid itself.", "signing_key = jwks_client.get_signing_key_from_jwt(token)."),
+    "ImmatureSignatureError": ("a token issued now is not in the future: refuse only an iat later than now plus the "
+                               "leeway.", "raise only if claims[\"iat\"] > time.time() + leeway."),
+    "ExpiredSignatureError": ("the token expires in an hour: let jwt.decode check exp, with leeway=leeway (seconds).",
+                              "pass leeway=leeway to jwt.decode, and no options that change exp."),
+}
+
+
+def _refusal_advice(error: Exception) -> tuple[str, str]:
+    """The hint and fix for the error a correct token was refused with (the most specific PyJWT class that matches)."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return (f"you require a claim named {error.claim!r}, which an Okta access token does not carry: require exp, "
+                "iat, iss and aud.", 'options={"require": [...]} lists claim names an Okta access token has.')
+    for cls in type(error).__mro__:
+        if cls.__name__ in REFUSAL_ADVICE:
+            return REFUSAL_ADVICE[cls.__name__]
+    return ("a token the issuer signed for your audience, unexpired, must come back as its claims dict. Which of your "
+            "steps raised?", "the key from jwks_client.get_signing_key_from_jwt(token), then claims = jwt.decode(token, "
+            "signing_key.key, ...), then return claims.")
+
+
+def _verify_problem(verify: Callable[..., Any], forger: Any) -> tuple[str, str, str] | None:
+    """(what is wrong, hint, fix) with ``verify`` on one correct token, or None."""
     good = typical_claims(issuer=forger.issuer, audience=forger.audience,
                           client_id=forger.clients["write_service"].client_id, scopes=BOTH_SCOPES)
     try:
         claims = verify(forger.sign_token(good), jwks_client=jwt.PyJWKClient(forger.jwks_uri, timeout=5),
                         issuer=forger.issuer, audience=forger.audience)
     except Exception as error:  # the learner's code: whatever it raised is the feedback
-        return f"verify_access_token refused a correct token: {type(error).__name__}: {error}"
+        return (f"verify_access_token refused a correct token: {type(error).__name__}: {error}", *_refusal_advice(error))
     if not isinstance(claims, dict) or claims.get("jti") != good["jti"]:
-        return f"verify_access_token returned {str(claims)[:60]} for a correct token, not its claims."
+        return (f"verify_access_token returned {str(claims)[:60]} for a correct token, not its claims.",
+                "return the claims dict jwt.decode gives you, at the end of the function.",
+                "claims = jwt.decode(...), then return claims.")
     return None
+
+
+def probe(verify: Callable[..., Any], forger: Any) -> str | None:
+    """What is wrong with ``verify`` (the learner's ``verify_access_token``) on one correct token, or None."""
+    problem = _verify_problem(verify, forger)
+    return problem[0] if problem else None
+
+
+def require_running(exercise: str, forger: Any, *, rerun: str = "run section 1's cell again, then this one.") -> None:
+    """Stop, as no wrong try, when the authorization server is not running (the checkpoint stops it)."""
+    if not getattr(forger, "is_running", True):
+        raise ExerciseFeedback(exercise, "the authorization server is not running: the notebook's checkpoint stopped the "
+                               "servers.", rerun, wrong_try=False)
 
 
 def check_verifier(
@@ -195,15 +258,13 @@ def check_verifier(
 
     With ``verify`` (the learner's ``verify_access_token``), first make sure it returns a correct token's claims.
     """
-    problem = probe(verify, forger) if verify is not None else None
-    if problem and "returned Ellipsis" in problem:  # still the stub: not a wrong try
+    require_running(exercise, forger)
+    problem = _verify_problem(verify, forger) if verify is not None else None
+    if problem and "returned Ellipsis" in problem[0]:  # still the stub: not a wrong try
         raise ExerciseFeedback(exercise, "verify_access_token still returns `...`.",
                                "replace each `...` in the exercise cell above, run that cell, then this one.", wrong_try=False)
     if problem:
-        raise ExerciseFeedback(exercise, problem, "a token the issuer signed for your audience, unexpired, must come back "
-                               "as its claims dict. Is every `...` replaced? Which of your steps raised?",
-                               "the key from jwks_client.get_signing_key_from_jwt(token), then claims = jwt.decode(token, "
-                               "signing_key.key, ...), then return claims.")
+        raise ExerciseFeedback(exercise, *problem)
     try:
         rows = grade_verifier(calculator_server, forger)
     except ServerNotServed as error:

@@ -181,11 +181,11 @@ _SCENARIO_LIST = [
              check="token:calculator.add", tenant=_rule_without_client_credentials),
     Scenario("rule_without_scope", "The write service's rule lists calculator.add only.",
              "calculator.add works; a request for calculator.subtract matches no rule: " + POLICY_FAILED,
-             "Edit the rule: AND Scopes requested > add calculator.subtract (or choose Any scopes).",
+             "Edit the rule: AND Scopes requested > add calculator.subtract.",
              check="token:calculator.subtract", tenant=_rule_without_subtract),
     Scenario("default_policy_catches_all",
-             "The authorization server still has a 'Default Policy' assigned to All clients with Any scopes (orgs "
-             "other than Integrator Free Plan get one on the default server).",
+             "The authorization server still has a 'Default Policy' assigned to All clients with Any scopes (Okta's "
+             "default server comes with a basic policy and rule).",
              "The read-only service gets calculator.subtract: requests its own rule refuses match the Default Policy.",
              "Security > API > Authorization Servers > (your server) > Access Policies: deactivate the Default Policy, "
              "or assign it to specific clients only, so each app matches its own policy alone.",
@@ -223,7 +223,7 @@ _SCENARIO_LIST = [
     Scenario("rule_without_offline_access", "The gateway's policy rule lists scopes without offline_access.",
              "Signing in with offline_access matches no rule: the redirect carries access_denied \"Policy evaluation "
              "failed for this request, please check the policy configurations.\"",
-             "Edit the gateway's rule: AND Scopes requested > add offline_access (or choose Any scopes).",
+             "Edit the gateway's rule: AND Scopes requested > add offline_access.",
              check="sign_in", tenant=_rule_without_offline_access),
     Scenario("rule_without_authorization_code", "The gateway's policy rule allows Client Credentials only.",
              "Every sign-in matches no rule: the redirect carries access_denied \"Policy evaluation failed for this "

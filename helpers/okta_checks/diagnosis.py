@@ -48,7 +48,7 @@ POLICY_FIX = (
     f"{AUTH_SERVER} > Access Policies: the app needs a policy assigned to it (Add Policy, "
     "Assign to: The following clients: your app; or Edit an existing policy's Assigned to "
     "clients), with a rule that allows the grant (edit the rule > IF Grant type is: check Client "
-    "Credentials) and every scope requested (AND Scopes requested: add them, or Any scopes). Rules "
+    "Credentials) and every scope requested (AND Scopes requested: add each one). Rules "
     "are allowlists: a request with one scope the rule does not list matches no rule."
 )
 DEFAULT_POLICY_FIX = (
@@ -87,12 +87,12 @@ REFRESH_TOKEN_FIX = (
 )
 GATEWAY_RULE_FIX = (
     f"{AUTH_SERVER} > Access Policies > (the web app's policy) > edit the rule: IF Grant type is: "
-    "check Authorization Code; AND Scopes requested: openid, offline_access and the calculator "
-    "scopes (or Any scopes)."
+    "check Authorization Code; AND Scopes requested: openid, profile, email, offline_access, "
+    "calculator.add and calculator.subtract."
 )
 RULE_SCOPES_FIX = (
     f"{AUTH_SERVER} > Access Policies > (the app's policy) > edit the rule > AND Scopes requested: "
-    "add {scope}, or choose Any scopes."
+    "add {scope}."
 )
 REDIRECT_URI_FIX = (
     f"{WEB_APP} > General > General Settings > Edit > LOGIN > Sign-in redirect URIs: add "

@@ -32,7 +32,7 @@ What ``helpers/user_login`` (``UserLogin``) adds on top, and what each addition 
 - a hardened **listener**: a Host check (DNS rebinding), one redirect then it stops, a timeout,
   a free port per sign-in where the server allows any loopback port, and a paste-the-address
   path for **remote kernels**;
-- **rotation handling** inside an ``httpx.Auth``: refreshes before expiry, retries once on 401,
+- **rotation handling** inside an ``httpx2.Auth``: refreshes before expiry, retries once on 401,
   and forgets every token on ``invalid_grant`` (a reused refresh token ends the sign-in);
 - **step-up** on ``403 insufficient_scope``: one new sign-in for the missing scope, never a loop;
 - https-only endpoints, no redirects followed with a code or token, public clients (no secret),

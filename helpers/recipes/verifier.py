@@ -14,7 +14,9 @@ How to use it (install ``fastmcp`` and ``PyJWT[crypto]``, at the versions in req
 
     issuer = os.environ["OAUTH_ISSUER"]           # https://YOUR_ORG.okta.com/oauth2/default
     verifier = OktaTokenVerifier(issuer=issuer, audience=os.environ["OAUTH_AUDIENCE"],
-                                 jwks_uri=issuer + "/v1/keys")  # a custom authorization server's keys
+                                 jwks_uri=issuer + "/v1/keys")  # Okta's address for a custom authorization
+    # server's keys; safer: the jwks_uri of {issuer}/.well-known/oauth-authorization-server, if that
+    # document's issuer is yours and the URI https (notebook 03's "Optional: the one file to copy")
     auth = RemoteAuthProvider(token_verifier=verifier, authorization_servers=[issuer],
                               base_url="https://calculator.example.com", scopes_supported=["calculator.add"])
     mcp = FastMCP("Calculator", auth=auth)

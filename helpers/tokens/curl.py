@@ -29,7 +29,7 @@ from .responses import (
     require_secure_token_url,
 )
 
-__all__ = ["CurlCommand", "curl_available", "curl_command", "fetch_token_with_curl"]
+__all__ = ["CurlCommand", "ShellCommandFailed", "curl_available", "curl_command", "fetch_token_with_curl", "run_in_bash"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -105,6 +105,33 @@ def curl_command(
 def curl_available() -> bool:
     """Whether the ``curl`` program is installed here."""
     return shutil.which("curl") is not None
+
+
+class ShellCommandFailed(RuntimeError):
+    """A shell command that :func:`run_in_bash` ran ended with an error: its exit code and what it said."""
+
+
+def run_in_bash(script: str, *, needs: Iterable[str] = (), timeout: float = 30.0) -> str | None:
+    """Run ``script`` with bash, as a terminal would, and return what it printed (not shown).
+
+    For a notebook cell that shows a shell command: its output (a whole token, say) stays in a
+    variable instead of the cell's output. Where bash or one of the programs in ``needs`` is not
+    installed (Windows without WSL, a slim container), it prints what is missing and returns
+    ``None``, so the notebook can go on without it. A command that fails raises
+    :class:`ShellCommandFailed` with its exit code and the last lines it wrote (its error, or
+    Okta's JSON error body with ``--fail-with-body``).
+    """
+    bash = shutil.which("bash")
+    missing = [program for program in ("bash", *needs) if shutil.which(program) is None]
+    if missing or bash is None:
+        print(f"{' and '.join(missing)} not installed here: the command above is what you would run in a terminal "
+              "that has them (macOS, Linux, WSL). The notebook goes on without its output.")
+        return None
+    result = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        said = "\n".join((result.stderr.strip() or result.stdout.strip()).splitlines()[-5:])
+        raise ShellCommandFailed(f"the command ended with exit code {result.returncode}: {said or '(it printed nothing)'}")
+    return result.stdout
 
 
 def fetch_token_with_curl(
