@@ -171,3 +171,13 @@ def test_7_over_tls_too_a_trickled_body_ends_at_the_deadline():
         assert str(error) == f"{slow.url}{PRM_PATH} did not answer within 1 s."
     finally:
         slow.stop()
+
+
+def test_7_connections_through_a_proxy_are_watched_too():
+    from helpers.bounded_fetch import BoundedSession
+
+    with BoundedSession() as session:
+        through_proxy = session.watched.proxy_manager_for("http://proxy.example:3128")
+        direct = session.watched.poolmanager
+        for manager in (through_proxy, direct):
+            assert all(getattr(cls, "_watched", False) for cls in manager.pool_classes_by_scheme.values())
