@@ -42,7 +42,7 @@ def test_two_wrong_tries_get_the_idea_then_the_fix_and_never_the_answer(monkeypa
     monkeypatch.setitem(hints.WRONG, NOTEBOOK, WRONG)
     found, checkpoint = hints.run_as_a_wrong_learner(NOTEBOOK)
     assert sorted(found) == sorted(WRONG)
-    for exercise, (first, second, fragments) in found.items():
+    for exercise, (first, second, fragments, *_) in found.items():
         assert first[0].startswith(f"✋ Exercise {exercise}: ") and first[1].startswith("   hint: "), first
         assert not any(line.startswith("   fix") for line in first), (exercise, first)
         assert any(line.startswith("   fix (your try 2): ") for line in second), (exercise, second)
