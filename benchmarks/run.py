@@ -192,7 +192,8 @@ def token_requests_by_manager(okta, calls: int = 1000) -> int:
     """Token requests the token manager makes for ``calls`` get-token calls."""
     from helpers.tokens import TokenManager
 
-    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"])
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"],
+                                                  mcp_servers="https://calculator.example.com/mcp")  # get_token only
     okta.request_counts.clear()
     for _ in range(calls):
         manager.get_token()

@@ -22,18 +22,21 @@ refuses metadata that names another. The steps (MCP authorization specification 
    says *which* issuer the server trusts: endpoints come from the expected issuer's own metadata.
 
 No redirect is followed, the challenge's metadata URL is read only on the MCP server's origin,
-and endpoints are taken only on the issuer's origin (as Okta serves them). Every failure raises
-:class:`DiscoveryError` saying which URL answered what.
+and endpoints are taken only on the issuer's origin (as Okta serves them). Each request ends
+within ``timeout`` seconds as a whole and reads at most 1 MiB (:mod:`helpers.bounded_fetch`).
+Every failure raises :class:`DiscoveryError` saying which URL answered what.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from helpers.bounded_fetch import MAX_DOCUMENT_BYTES, BoundedSession, TooLarge, bounded_request
 from helpers.challenge import bearer_challenge
 from helpers.urls import canonical_url, is_https, is_secure_or_loopback
 
@@ -101,8 +104,8 @@ def discover(
 
     ``issuer`` is the authorization server this client was registered with (``OAUTH_ISSUER``);
     any other raises :class:`IssuerMismatchError` naming both. A metadata document for another
-    resource raises :class:`ResourceMismatchError`. Each request waits at most ``timeout``
-    seconds (5 by default), so a silent server is a clear error rather than a hung client.
+    resource raises :class:`ResourceMismatchError`. Each request ends within ``timeout`` seconds
+    (5 by default) however slowly the server sends, so a silent or trickling server is a clear error.
     """
     if not isinstance(issuer, str) or not issuer:
         raise DiscoveryError(
@@ -120,7 +123,7 @@ def discover(
             "(plain http is accepted for 127.0.0.1 and localhost only)."
         )
     if session is None:
-        with requests.Session() as http:
+        with BoundedSession() as http:
             return _discover(http, mcp_url, issuer, timeout)
     return _discover(session, mcp_url, issuer, timeout)
 
@@ -180,14 +183,20 @@ def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float)
 
 def _probe(http: requests.Session, mcp_url: str, timeout: float):
     """The Bearer challenge of the MCP server's answer to a request without a token, if it is a 401."""
+    response, _ = _request(http, "POST", mcp_url, timeout, read_body=False, json=_PROBE, headers=_ACCEPT_MCP)
+    return bearer_challenge(response.headers) if response.status_code == 401 else None
+
+
+def _request(http: requests.Session, method: str, url: str, timeout: float, **kwargs) -> tuple[requests.Response, bytes]:
+    """One bounded request (no redirect followed); its failures as :class:`DiscoveryError`."""
     try:
-        response = http.post(mcp_url, json=_PROBE, headers=_ACCEPT_MCP, timeout=timeout, allow_redirects=False)
+        return bounded_request(http, method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout:
-        raise DiscoveryError(f"{mcp_url} did not answer within {timeout:g} s.") from None
+        raise DiscoveryError(f"{url} did not answer within {timeout:g} s.") from None
+    except TooLarge:
+        raise DiscoveryError(f"{url} sent more than {MAX_DOCUMENT_BYTES >> 20} MiB (metadata is a few kilobytes).") from None
     except requests.RequestException as exc:
-        raise DiscoveryError(f"Could not reach {mcp_url} ({type(exc).__name__}).") from None
-    with response:
-        return bearer_challenge(response.headers) if response.status_code == 401 else None
+        raise DiscoveryError(f"Could not reach {url} ({type(exc).__name__}).") from None
 
 
 def _same_origin(url: str, other: str) -> bool:
@@ -198,10 +207,7 @@ def _same_origin(url: str, other: str) -> bool:
 def _legacy_issuer(http: requests.Session, url: str, issuer: str, timeout: float) -> str | None:
     """The issuer an MCP server without RFC 9728 names: the ``issuer`` of the document it serves,
     or the issuer whose metadata it redirects to. ``None`` when it serves neither."""
-    try:
-        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise DiscoveryError(f"Could not reach {url} ({type(exc).__name__}).") from None
+    response, body = _request(http, "GET", url, timeout, headers={"Accept": "application/json"})
     if response.status_code == 404:
         return None
     if response.is_redirect:
@@ -209,7 +215,7 @@ def _legacy_issuer(http: requests.Session, url: str, issuer: str, timeout: float
         pinned = {f"{issuer.rstrip('/')}/.well-known/oauth-authorization-server",
                   f"{issuer.rstrip('/')}/.well-known/openid-configuration"}
         return issuer if target in pinned else target
-    document = _json_object(response, url)
+    document = _json_object(body, url)
     return document.get("issuer") if isinstance(document.get("issuer"), str) else str(document.get("issuer"))
 
 
@@ -291,12 +297,7 @@ def _first_json(http: requests.Session, urls, timeout: float) -> tuple[dict | No
 def _get_json(http: requests.Session, url: str, timeout: float) -> dict | None:
     """The JSON object at ``url``, ``None`` for a 404. Redirects are not followed: a metadata
     document is where the specifications put it, or it is not there."""
-    try:
-        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"}, allow_redirects=False)
-    except requests.Timeout:
-        raise DiscoveryError(f"{url} did not answer within {timeout:g} s.") from None
-    except requests.RequestException as exc:
-        raise DiscoveryError(f"Could not reach {url} ({type(exc).__name__}).") from None
+    response, body = _request(http, "GET", url, timeout, headers={"Accept": "application/json"})
     if response.status_code == 404:
         return None
     if response.is_redirect:
@@ -306,13 +307,13 @@ def _get_json(http: requests.Session, url: str, timeout: float) -> dict | None:
         )
     if response.status_code != 200:
         raise DiscoveryError(f"{url} answered HTTP {response.status_code}, not metadata.")
-    return _json_object(response, url)
+    return _json_object(body, url)
 
 
-def _json_object(response: requests.Response, url: str) -> dict:
+def _json_object(body: bytes, url: str) -> dict:
     try:
-        document = response.json()
-    except ValueError:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise DiscoveryError(f"{url} did not answer with JSON.") from None
     if not isinstance(document, dict):
         raise DiscoveryError(f"{url} answered JSON that is not an object.")

@@ -29,6 +29,7 @@ from helpers.user_login import gateway as gateway_module
 from helpers.verification import Protection
 
 SCOPES = ("calculator.add", "calculator.subtract")
+MCP = "https://calculator.example.com/mcp"  # the MCP server a manager is bound to (mcp_servers=)
 TOKEN_URL = "https://okta.example.com/oauth2/default/v1/token"
 
 
@@ -80,7 +81,7 @@ def test_4a_an_outage_costs_one_request_shared_by_every_waiting_caller():
         time.sleep(0.2)  # a slow failure, while every other caller waits for it
         raise TokenEndpointUnreachable(TOKEN_URL, "no answer in time")
 
-    manager = TokenManager(fetch, SCOPES, clock=clock)
+    manager = TokenManager(fetch, SCOPES, clock=clock, mcp_servers=MCP)
     started = time.monotonic()
     outcomes = from_threads(manager.get_token, threads=50)
     elapsed = time.monotonic() - started
@@ -110,7 +111,7 @@ def test_4a_after_the_outage_a_success_ends_the_pause():
             raise error
         return TokenResponse("token", "Bearer", 3600, " ".join(scopes))
 
-    manager = TokenManager(fetch, SCOPES, clock=clock)
+    manager = TokenManager(fetch, SCOPES, clock=clock, mcp_servers=MCP)
     with pytest.raises(TokenEndpointUnreachable):
         manager.get_token()
     clock.now += 1.0
@@ -127,7 +128,7 @@ def test_4b_a_valid_token_is_served_while_its_renewal_fails():
             return TokenResponse("token-1", "Bearer", 100, " ".join(scopes))  # renewal due at 50 s
         raise TokenEndpointUnreachable(TOKEN_URL, "connection failed")
 
-    manager = TokenManager(fetch, SCOPES, clock=clock)
+    manager = TokenManager(fetch, SCOPES, clock=clock, mcp_servers=MCP)
     start = clock.now
     assert manager.get_token() == "token-1"
     clock.now = start + 60  # renewal due, the endpoint is down, the token has 40 s left
@@ -149,7 +150,7 @@ def test_4b_a_rejected_token_is_never_served_again():
         except StopIteration:
             raise TokenEndpointUnreachable(TOKEN_URL, "down") from None
 
-    manager = TokenManager(fetch, SCOPES, clock=clock)
+    manager = TokenManager(fetch, SCOPES, clock=clock, mcp_servers=MCP)
     assert manager.get_token() == "token-1"
     with pytest.raises(TokenEndpointUnreachable):  # the server said 401 to token-1: no fallback to it
         manager.renew(rejected="token-1")
@@ -289,7 +290,8 @@ async def test_6_never_more_than_one_step_up_per_call(okta, calculator, ada):
 
 @pytest.mark.anyio
 async def test_6_a_service_steps_up_to_the_union_when_its_client_may(okta, calculator):
-    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"])
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], ["calculator.add"],
+                                                   mcp_servers=calculator.mcp_url, allowed_scopes=SCOPES)
     async with Client(calculator.mcp_url, auth=manager) as client:
         assert (await client.call_tool("add", {"a": 1, "b": 2})).data == 3
         assert (await client.call_tool("subtract", {"a": 5, "b": 3})).data == 2
@@ -300,7 +302,8 @@ async def test_6_a_service_steps_up_to_the_union_when_its_client_may(okta, calcu
 
 @pytest.mark.anyio
 async def test_6_a_service_whose_client_may_not_gets_a_clear_error(okta, calculator):
-    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["read_service"], ["calculator.add"])
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["read_service"], ["calculator.add"],
+                                                   mcp_servers=calculator.mcp_url, allowed_scopes=SCOPES)
     with pytest.raises(Exception) as caught:
         async with Client(calculator.mcp_url, auth=manager) as client:
             await client.call_tool("subtract", {"a": 5, "b": 3})
@@ -317,7 +320,7 @@ async def test_6_a_service_whose_client_may_not_gets_a_clear_error(okta, calcula
 
 
 def test_6_step_up_can_be_turned_off():
-    manager = TokenManager(lambda scopes: TokenResponse("t", "Bearer", 3600, "calculator.add"), ["calculator.add"], step_up=False)
+    manager = TokenManager(lambda scopes: TokenResponse("t", "Bearer", 3600, "calculator.add"), ["calculator.add"], step_up=False, mcp_servers=MCP)
     manager.get_token()
     response = httpx2.Response(403, headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="calculator.subtract"'})
     assert manager.scopes_to_step_up(response) is None

@@ -48,6 +48,7 @@ from helpers.user_login import LoginError, StepUpError, UserLogin
 from helpers.user_login.token_requests import refresh_tokens
 
 SCOPES = ("calculator.add",)
+MCP = "https://calculator.example.com/mcp"  # the MCP server a manager is bound to (mcp_servers=)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +160,7 @@ def test_concurrent_step_ups_make_one_request_when_the_endpoint_is_down():
         time.sleep(0.2)
         raise TokenEndpointUnreachable("https://okta.example.com/oauth2/default/v1/token", "down")
 
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=MCP, allowed_scopes=(*SCOPES, "calculator.subtract"))
     manager.get_token()
     barrier, outcomes = threading.Barrier(20), []
 
@@ -190,7 +191,7 @@ def test_a_refused_step_up_is_shared_too():
             return TokenResponse("t1", "Bearer", 3600, "calculator.add")
         raise TokenRequestError(400, "access_denied", "Policy evaluation failed for this request.", "https://x/token")
 
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=MCP, allowed_scopes=(*SCOPES, "calculator.subtract"))
     manager.get_token()
     for _ in range(3):
         with pytest.raises(StepUpRefusedError):
@@ -199,10 +200,11 @@ def test_a_refused_step_up_is_shared_too():
 
 
 def mcp_server_naming(issuer: str, name: str):
-    """A stand-in MCP server that only publishes metadata naming ``issuer``."""
+    """A stand-in MCP server that only publishes metadata naming ``issuer`` (and its scopes)."""
     return background.start(Starlette(routes=[Route(
         "/.well-known/oauth-protected-resource/mcp",
-        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [issuer]}),
+        lambda r: JSONResponse({"resource": str(r.base_url) + "mcp", "authorization_servers": [issuer],
+                                "scopes_supported": ["calculator.add", "calculator.subtract"]}),
     )]), name=name)
 
 

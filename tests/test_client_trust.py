@@ -37,6 +37,7 @@ from helpers.user_login import USER_SCOPES, UserLogin
 from helpers.verification import Protection, discover_jwks_uri
 
 SCOPES = ("calculator.add", "calculator.subtract")
+MCP = "https://calculator.example.com/mcp"  # the MCP server a manager is bound to (mcp_servers=)
 
 
 @pytest.fixture(scope="module")
@@ -320,8 +321,8 @@ def test_10_fetchers_refuse_plain_http_to_another_host(fetch, monkeypatch):
 
 def test_10_the_token_manager_refuses_it_too():
     manager = TokenManager.for_client_credentials(
-        "http://okta.example.com/oauth2/default/v1/token", ClientCredentials("0oa1", "s"), SCOPES, way="requests"
-    )
+        "http://okta.example.com/oauth2/default/v1/token", ClientCredentials("0oa1", "s"), SCOPES, way="requests",
+        mcp_servers=MCP)
     with pytest.raises(TokenError, match="Refusing"):
         manager.get_token()
 

@@ -190,7 +190,7 @@ def test_a_silent_legacy_endpoint_is_given_up_after_the_timeout(stand_in):
     hanging, stand_in.legacy = hangs(lambda url, issuer: JSONResponse({"issuer": issuer}))
     started = time.monotonic()
     try:
-        with pytest.raises(DiscoveryError, match=rf"^Could not reach {stand_in.url}{LEGACY_PATH} \(ReadTimeout\)"):
+        with pytest.raises(DiscoveryError, match=rf"^{stand_in.url}{LEGACY_PATH} did not answer within 1 s\.$"):
             discover(stand_in.mcp_url, issuer=stand_in.issuer, timeout=1)
         assert time.monotonic() - started < 8  # not the 10 s the stand-in would hang
     finally:

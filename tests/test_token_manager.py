@@ -18,6 +18,7 @@ from helpers.tokens import (
 from helpers.verification import Protection
 
 SCOPES = ["calculator.add", "calculator.subtract"]
+MCP = "https://calculator.example.com/mcp"  # the MCP server a manager is bound to (mcp_servers=)
 SSE = {"Accept": "application/json, text/event-stream"}
 
 
@@ -44,6 +45,7 @@ def calculator(okta):
 
 
 def manager_for(okta, **options):
+    options.setdefault("mcp_servers", MCP)
     return TokenManager.for_client_credentials(okta.token_endpoint, okta.clients["write_service"], SCOPES, **options)
 
 
@@ -112,7 +114,7 @@ class HeldFetch:
 @pytest.mark.anyio
 async def test_aget_token_keeps_the_event_loop_running_while_it_fetches(okta):
     fetch = HeldFetch(okta)
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=MCP)
     ticks = 0
 
     async def ticker():  # runs only if aget_token left the loop free
@@ -131,7 +133,7 @@ async def test_aget_token_keeps_the_event_loop_running_while_it_fetches(okta):
 @pytest.mark.anyio
 async def test_concurrent_async_callers_make_one_token_request(okta):
     fetch = HeldFetch(okta)
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=MCP)
     callers = [asyncio.ensure_future(manager.aget_token()) for _ in range(50)]
     await fetch.started_async()
     await asyncio.sleep(0.2)  # every caller has asked by now; the one fetch is still held
@@ -146,7 +148,7 @@ async def test_concurrent_async_callers_make_one_token_request(okta):
 @pytest.mark.anyio
 async def test_threads_and_async_callers_together_make_one_request(okta):
     fetch = HeldFetch(okta)
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=MCP)
     thread_results = []
     thread = threading.Thread(target=lambda: thread_results.extend(manager.get_token() for _ in range(200)))
     thread.start()
@@ -186,7 +188,7 @@ def fake_fetcher(expires_in=3600):
 def test_renews_the_configured_margin_before_expiry(expires_in, renew_before, renews_at):
     fetch, issued = fake_fetcher(expires_in)
     clock = FakeClock()
-    manager = TokenManager(lambda scopes: fetch(), renew_before=renew_before, clock=clock)
+    manager = TokenManager(lambda scopes: fetch(), renew_before=renew_before, clock=clock, mcp_servers=MCP)
     start = clock.now
     assert manager.get_token() == "token-1"
     clock.now = start + renews_at - 0.01
@@ -198,7 +200,7 @@ def test_renews_the_configured_margin_before_expiry(expires_in, renew_before, re
 
 def test_renew_after_rejection_happens_once_for_many_callers():
     fetch, issued = fake_fetcher()
-    manager = TokenManager(lambda scopes: fetch(), clock=FakeClock())
+    manager = TokenManager(lambda scopes: fetch(), clock=FakeClock(), mcp_servers=MCP)
     rejected = manager.get_token()
     results = call_from_threads(lambda: manager.renew(rejected=rejected), calls=80)
     assert set(results) == {"token-2"} and issued == ["token-1", "token-2"]
@@ -207,7 +209,7 @@ def test_renew_after_rejection_happens_once_for_many_callers():
 
 def test_a_failed_fetch_raises_and_caches_nothing(okta):
     client = okta.clients["write_service"]
-    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, ["calculator.multiply"])
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, ["calculator.multiply"], mcp_servers=MCP)
     for _ in range(2):  # the second call, within the pause after a failure, gets the same error
         with pytest.raises(TokenRequestError, match="invalid_scope"):
             manager.get_token()
@@ -226,7 +228,7 @@ def test_unknown_way_and_negative_margin_are_refused(okta):
     with pytest.raises(ValueError, match="choose one of curl, requests, requests_oauthlib"):
         manager_for(okta, way="wget")
     with pytest.raises(ValueError, match=r"^renew_before is a number of seconds >= 0\.$"):
-        TokenManager(lambda scopes: None, renew_before=-1)
+        TokenManager(lambda scopes: None, renew_before=-1, mcp_servers=MCP)
 
 
 def test_repr_masks_the_token(okta):
@@ -238,7 +240,7 @@ def test_repr_masks_the_token(okta):
 
 @pytest.mark.anyio
 async def test_fastmcp_client_calls_tools_with_one_token(okta, calculator):
-    manager = manager_for(okta)
+    manager = manager_for(okta, mcp_servers=calculator.mcp_url)
     async with Client(calculator.mcp_url, auth=manager) as client:
         for i in range(5):
             assert (await client.call_tool("add", {"a": i, "b": 1})).data == i + 1
@@ -258,7 +260,7 @@ def just_after_a_whole_second():
 @pytest.mark.anyio
 async def test_a_401_renews_once_and_retries(okta, calculator):
     okta.set_access_token_lifetime(3)
-    manager = frozen_clock_manager(okta)  # it believes the token is fresh; the server does not
+    manager = frozen_clock_manager(okta, calculator.mcp_url)  # it believes the token is fresh; the server does not
     just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     statuses = []
 
@@ -293,11 +295,12 @@ def exception_chain(exc):
 def fetching_manager(okta, **options):
     """A manager fetching from the local server, built with ``options`` (a ``clock`` of the test's)."""
     client, url = okta.clients["write_service"], okta.token_endpoint
+    options.setdefault("mcp_servers", MCP)
     return TokenManager(lambda scopes: fetch_token_with_requests_oauthlib(url, client, scopes), SCOPES, **options)
 
 
-def frozen_clock_manager(okta):
-    return fetching_manager(okta, clock=FakeClock())
+def frozen_clock_manager(okta, mcp_url):
+    return fetching_manager(okta, clock=FakeClock(), mcp_servers=mcp_url)
 
 
 def _transport(url, auth, factory):
@@ -311,7 +314,7 @@ async def test_a_second_401_is_a_clear_error(okta):
     wrong_audience = Protection(issuer=okta.issuer, audience="api://another-api", jwks_uri=okta.jwks_uri)
     server = start_calculator(wrong_audience, name="test-manager-wrong-audience")
     try:
-        manager = manager_for(okta)
+        manager = manager_for(okta, mcp_servers=server.mcp_url)
         with pytest.raises(Exception) as info:
             async with Client(server.mcp_url, auth=manager) as client:
                 await client.list_tools()
@@ -336,7 +339,7 @@ async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, c
             return TokenResponse(token.access_token[:-6] + "AAAAAA", "Bearer", 3600, token.scope)
         return token
 
-    manager = TokenManager(fetch, SCOPES)
+    manager = TokenManager(fetch, SCOPES, mcp_servers=calculator.mcp_url)
     with pytest.raises(Exception) as info:
         async with Client(calculator.mcp_url, auth=manager) as client:
             assert (await client.call_tool("add", {"a": 1, "b": 1})).data == 2
@@ -351,7 +354,7 @@ async def test_a_second_401_during_a_session_raises_token_rejected_error(okta, c
 
 def test_sync_httpx_client_retries_after_a_401_too(okta, calculator):
     okta.set_access_token_lifetime(3)
-    manager = frozen_clock_manager(okta)
+    manager = frozen_clock_manager(okta, calculator.mcp_url)
     just_after_a_whole_second()  # the first token lives at least 2.95 s: the first call is in time
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     with httpx2.Client(auth=manager, headers=SSE) as http:
@@ -381,14 +384,14 @@ class ScopedFetch:
 
 def test_step_up_is_not_needed_when_the_token_already_has_the_scope():
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock(), mcp_servers=MCP, allowed_scopes=SCOPES)
     token = manager.get_token()
     assert manager.step_up(["calculator.add"]) == token and len(fetch.requests) == 1
 
 
 def test_step_up_asks_for_the_union_and_keeps_it():
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock(), mcp_servers=MCP, allowed_scopes=SCOPES)
     manager.get_token()
     stepped = manager.step_up(["calculator.subtract"])
     assert fetch.requests[-1] == ("calculator.add", "calculator.subtract") and stepped == "token-2"
@@ -399,7 +402,7 @@ def test_step_up_asks_for_the_union_and_keeps_it():
 
 def test_step_up_fetches_again_once_the_stepped_up_token_expired():
     clock, fetch = FakeClock(), ScopedFetch(expires_in=100)
-    manager = TokenManager(fetch, ["calculator.add", "calculator.subtract"], clock=clock)
+    manager = TokenManager(fetch, ["calculator.add", "calculator.subtract"], clock=clock, mcp_servers=MCP)
     manager.get_token()
     clock.now += 100  # exactly its expiry: no longer usable
     assert manager.step_up(["calculator.subtract"]) == "token-2"
@@ -407,7 +410,7 @@ def test_step_up_fetches_again_once_the_stepped_up_token_expired():
 
 def test_a_step_up_the_server_grants_only_partly_is_refused_with_what_it_got():
     fetch = ScopedFetch(refused={"calculator.subtract"})
-    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock(), mcp_servers=MCP, allowed_scopes=SCOPES)
     manager.get_token()
     with pytest.raises(StepUpRefusedError, match="asked for calculator.add calculator.subtract and was granted only calculator.add") as info:
         manager.step_up(["calculator.subtract"])
@@ -423,7 +426,7 @@ def test_a_step_up_the_server_grants_only_partly_is_refused_with_what_it_got():
 def test_a_step_up_the_server_refuses_says_why_and_is_shared_during_the_pause(description, shown):
     clock = FakeClock()
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock, mcp_servers=MCP, allowed_scopes=SCOPES)
     manager.get_token()
     fetch.error = TokenRequestError(400, "invalid_scope", description, "https://example.okta.com/oauth2/default/v1/token")
     with pytest.raises(StepUpRefusedError) as first:
@@ -440,7 +443,7 @@ def test_a_step_up_the_server_refuses_says_why_and_is_shared_during_the_pause(de
 @pytest.mark.anyio
 async def test_the_async_wrappers_renew_and_step_up():
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock())
+    manager = TokenManager(fetch, ["calculator.add"], clock=FakeClock(), mcp_servers=MCP, allowed_scopes=SCOPES)
     first = await manager.aget_token()
     assert await manager.arenew(rejected=first) == "token-2"
     assert await manager.arenew(rejected=first) == "token-2"  # already renewed: not again
@@ -448,7 +451,7 @@ async def test_the_async_wrappers_renew_and_step_up():
 
 
 def test_nothing_cached_yet():
-    manager = TokenManager(ScopedFetch(), ["calculator.add"], clock=FakeClock())
+    manager = TokenManager(ScopedFetch(), ["calculator.add"], clock=FakeClock(), mcp_servers=MCP)
     assert manager.seconds_until_renewal() is None and manager.current is None
     assert manager.granted_scopes() == frozenset() and "token_requests=0" in repr(manager)
     assert manager.renew() == "token-1"  # renew with nothing cached: just fetch
@@ -456,7 +459,7 @@ def test_nothing_cached_yet():
 
 def test_scopes_may_be_one_string_as_in_a_token_request():
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, "calculator.add calculator.subtract", clock=FakeClock())
+    manager = TokenManager(fetch, "calculator.add calculator.subtract", clock=FakeClock(), mcp_servers=MCP)
     assert manager.scopes == ("calculator.add", "calculator.subtract")
     manager.get_token()
     assert fetch.requests == [("calculator.add", "calculator.subtract")]
@@ -464,15 +467,15 @@ def test_scopes_may_be_one_string_as_in_a_token_request():
 
 def test_the_defaults_renew_a_minute_early_and_step_up():
     clock, fetch = FakeClock(), ScopedFetch()
-    manager = TokenManager(fetch, ["calculator.add"], clock=clock)
+    manager = TokenManager(fetch, ["calculator.add"], clock=clock, mcp_servers=MCP, allowed_scopes=SCOPES)
     assert manager.step_up_enabled is True and manager.renew_before == 60.0
     assert manager.get_token() == "token-1" and manager.seconds_until_renewal() == 3540
-    assert TokenManager(fetch, step_up=False).step_up_enabled is False
+    assert TokenManager(fetch, step_up=False, mcp_servers=MCP).step_up_enabled is False
 
 
 def test_a_token_without_expires_in_is_used_until_it_is_rejected():
     clock = FakeClock()
-    manager = TokenManager(lambda scopes: TokenResponse("forever", "Bearer", None, "calculator.add"), clock=clock)
+    manager = TokenManager(lambda scopes: TokenResponse("forever", "Bearer", None, "calculator.add"), clock=clock, mcp_servers=MCP)
     assert manager.get_token() == "forever" and manager.seconds_until_renewal() == float("inf")
     clock.now += 10 ** 9
     assert manager.get_token() == "forever" and manager.token_requests == 1
@@ -480,7 +483,7 @@ def test_a_token_without_expires_in_is_used_until_it_is_rejected():
 
 def test_a_step_up_from_no_scopes_is_granted_exactly_what_it_asked():
     fetch = ScopedFetch()
-    manager = TokenManager(fetch, (), clock=FakeClock())
+    manager = TokenManager(fetch, (), clock=FakeClock(), mcp_servers=MCP, allowed_scopes=["calculator.add"])
     assert manager.step_up(["calculator.add"]) == "token-1"  # granted == needed: not a refusal
     assert manager.scopes == ("calculator.add",)
 
@@ -491,6 +494,7 @@ def test_a_step_up_from_no_scopes_is_granted_exactly_what_it_asked():
 ], ids=["two scopes", "none"])
 def test_a_refused_step_up_lists_what_was_granted(granted, shown):
     manager = TokenManager(lambda scopes: TokenResponse("t", "Bearer", 3600, granted),
-                           ["calculator.add", "calculator.read"], clock=FakeClock())
+                           ["calculator.add", "calculator.read"], clock=FakeClock(), mcp_servers=MCP,
+                           allowed_scopes=["calculator.add", "calculator.read", "calculator.subtract"])
     with pytest.raises(StepUpRefusedError, match=shown):
         manager.step_up(["calculator.subtract"])

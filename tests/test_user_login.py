@@ -410,7 +410,7 @@ async def test_refresh_after_a_401_then_retry(login, okta, calculator, ada, cloc
     assert login.tokens.access_token != tokens.access_token
 
 
-async def test_a_second_401_is_returned_not_retried_forever(login, okta, ada):
+async def test_a_second_401_is_returned_not_retried_forever(login, okta, ada, clock):
     await signed_in(login, ada)
     okta.request_counts.clear()
     seen = []
@@ -420,13 +420,16 @@ async def test_a_second_401_is_returned_not_retried_forever(login, okta, ada):
         return httpx2.Response(401, json={"error": "invalid_token"})
 
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(always_401), auth=login.auth()) as http:
-        response = await http.post("http://127.0.0.1:1/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        response = await http.post(login.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert response.status_code == 401
     assert len(seen) == 2 and seen[0] != seen[1]  # retried once, with the refreshed token
     assert okta.request_counts["token"] == 1
     with httpx2.Client(transport=httpx2.MockTransport(always_401), auth=login.auth()) as http:
-        assert http.post("http://127.0.0.1:1/mcp", json={}).status_code == 401
-    assert len(seen) == 4 and okta.request_counts["token"] == 2
+        assert http.post(login.mcp_url, json={}).status_code == 401  # refreshed after a 401 moments ago: not again
+        assert len(seen) == 3 and okta.request_counts["token"] == 1
+        clock.now += 10  # one refresh after a 401 every 10 s
+        assert http.post(login.mcp_url, json={}).status_code == 401
+    assert len(seen) == 5 and okta.request_counts["token"] == 2
 
 
 async def test_a_401_for_a_token_already_replaced_does_not_refresh_again(login, okta, ada):

@@ -35,7 +35,12 @@ addition stops:
 - while renewal fails it keeps serving the cached token until it really expires, so an outage
   shorter than the margin fails nobody (here the first failed renewal raises);
 - as ``fastmcp.Client(auth=manager)`` it renews and retries once on a 401 (a revoked token, a
-  rotated key), and asks for the missing scope on a 403 ``insufficient_scope`` (step-up).
+  rotated key), and asks for the missing scope on a 403 ``insufficient_scope`` (step-up), only
+  within ``allowed_scopes`` and a few times a minute (a server cannot widen the token or make it
+  hammer the token endpoint);
+- it attaches its token only to the MCP servers it was made for (``mcp_servers=``): every server
+  behind your authorization server accepts the same tokens, so a lookalike that names your issuer
+  could replay one. Here, send ``get_token()`` to your own server's URL only.
 
 FastMCP's own ``fastmcp.client.auth.ClientCredentialsOAuthProvider`` does this job for
 ``fastmcp.Client`` alone: it finds the authorization server from the MCP server (RFC 9728; pass

@@ -5,8 +5,11 @@
   ``requests-oauthlib``;
 - :mod:`helpers.tokens.responses`: the :class:`TokenResponse` all three return, and the errors
   they raise (:class:`TokenRequestError`: Okta's error; :class:`TokenEndpointUnreachable`);
-- :mod:`helpers.tokens.manager`: :class:`TokenManager`, the auth to give ``fastmcp.Client``.
+- :mod:`helpers.tokens.manager`: :class:`TokenManager`, the auth to give ``fastmcp.Client``
+  (for the MCP servers it was created for: :class:`UnboundServerError` elsewhere).
 """
+
+from helpers.bound_servers import UnboundServerError
 
 from .curl import CurlCommand, curl_available, curl_command, fetch_token_with_curl
 from .fetching import basic_credentials, fetch_token_with_requests, fetch_token_with_requests_oauthlib
@@ -31,6 +34,7 @@ __all__ = [
     "TokenRejectedError",
     "TokenRequestError",
     "TokenResponse",
+    "UnboundServerError",
     "basic_credentials",
     "curl_available",
     "curl_command",

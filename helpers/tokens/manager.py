@@ -12,16 +12,18 @@ A service that calls an MCP server many times should not ask Okta for a token pe
   meanwhile the cached token is served for as long as it is still valid, so a failed renewal
   fails nobody until the token has really expired (a 429: :mod:`helpers.rate_limits`);
 - plugs into ``fastmcp.Client(url, auth=manager)`` (and any ``httpx2`` client): it sets
-  ``Authorization: Bearer ...`` on each request; when the MCP server answers 401 anyway (the
-  token was revoked, keys rotated, clocks disagree) it renews once and retries once; when it
-  answers 403 ``insufficient_scope`` naming a scope the token lacks, it asks for a token with
-  the union of its scopes and the named ones (**step-up**) and retries once. A second 401
-  raises :class:`TokenRejectedError`; a refused step-up raises :class:`StepUpRefusedError`.
+  ``Authorization: Bearer ...`` on requests to the MCP servers it was made for (``mcp_servers=``,
+  :mod:`helpers.bound_servers`) and no other; on a 401 it renews once and retries once (one such
+  renewal every 10 s at most); on a 403 ``insufficient_scope`` it **steps up** to the union of its
+  scopes and the named ones, within ``allowed_scopes``, three times a minute at most
+  (:mod:`helpers.pacing`). A second 401 raises :class:`TokenRejectedError`; a refused step-up
+  :class:`StepUpRefusedError`.
 
 It does not speak OAuth itself: fetching goes through one of the functions in
 :mod:`helpers.tokens.fetching` (``requests-oauthlib`` by default).
 
-    >>> manager = TokenManager.for_client_credentials(token_url, client, ["calculator.add"])
+    >>> manager = TokenManager.for_client_credentials(
+    ...     token_url, client, ["calculator.add"], mcp_servers=server.mcp_url)
     >>> async with Client(server.mcp_url, auth=manager) as mcp:
     ...     await mcp.call_tool("add", {"a": 1, "b": 2})
 """
@@ -34,17 +36,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import anyio.to_thread
-
 import httpx2
 
 from helpers.backoff import SharedBackoff
 from helpers.bearer_auth import RenewingBearerAuth
+from helpers.bound_servers import BoundServers
 from helpers.display import mask_token
+from helpers.pacing import RENEWALS_AFTER_401, STEP_UPS, Pace
 from helpers.rate_limits import retry_once_after_reset
 from helpers.settings import ClientCredentials
 
 from .curl import fetch_token_with_curl
 from .fetching import fetch_token_with_requests, fetch_token_with_requests_oauthlib
+from .refusals import StepUpRefusedError, TokenRejectedError
 from .responses import DEFAULT_TIMEOUT, TokenError, TokenRequestError, TokenResponse
 
 __all__ = ["FETCHERS", "StepUpRefusedError", "TokenManager", "TokenRejectedError"]
@@ -55,33 +59,6 @@ FETCHERS: dict[str, Callable[..., TokenResponse]] = {
     "requests": fetch_token_with_requests,
     "requests_oauthlib": fetch_token_with_requests_oauthlib,
 }
-
-
-class TokenRejectedError(TokenError):
-    """The MCP server answered 401 to a freshly renewed token as well."""
-
-    def __init__(self, url: str, www_authenticate: str | None) -> None:
-        self.url = url
-        self.www_authenticate = www_authenticate
-        super().__init__(
-            f"The server at {url} rejected a freshly fetched access token too (HTTP 401"
-            + (f", WWW-Authenticate: {www_authenticate}" if www_authenticate else "")
-            + "). Renewing again will not help: check that the server trusts this issuer and "
-            "audience (OAUTH_ISSUER, OAUTH_AUDIENCE) and that both clocks are right."
-        )
-
-
-class StepUpRefusedError(TokenError):
-    """The MCP server asked for a scope (403 ``insufficient_scope``) that this client cannot get."""
-
-    def __init__(self, needed: tuple[str, ...], requested: tuple[str, ...], reason: str) -> None:
-        self.needed, self.requested = needed, requested
-        super().__init__(
-            f"The MCP server needs the scope {' '.join(needed)} for this call (403 insufficient_scope). "
-            f"The token manager asked for {' '.join(requested)} and {reason}. Allow this app those "
-            "scopes in the access policy rule (Security > API > Authorization Servers > Access "
-            "Policies), or do not call tools it may not use."
-        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +74,8 @@ class TokenManager(RenewingBearerAuth):
 
     ``fetch(scopes)`` gets a new token for ``scopes`` (a call to one of the three fetch
     functions); ``clock`` is a monotonic clock in seconds (replace it in tests).
-    ``step_up=False`` turns step-up off: a 403 is then returned to the caller as it is.
+    ``mcp_servers``: the MCP server URL(s) its token may go to. ``allowed_scopes``: all step-up may
+    ask for (default ``scopes``: no widening); ``step_up=False``: a 403 is returned as it is.
     """
 
     def __init__(
@@ -105,6 +83,8 @@ class TokenManager(RenewingBearerAuth):
         fetch: Callable[[tuple[str, ...]], TokenResponse],
         scopes: Iterable[str] = (),
         *,
+        mcp_servers: str | Iterable[str],
+        allowed_scopes: str | Iterable[str] | None = None,
         renew_before: float = 60.0,
         step_up: bool = True,
         clock: Callable[[], float] = time.monotonic,
@@ -113,8 +93,12 @@ class TokenManager(RenewingBearerAuth):
     ) -> None:
         if renew_before < 0:
             raise ValueError("renew_before is a number of seconds >= 0.")
+        self.bound_servers = BoundServers(mcp_servers)  # read by RenewingBearerAuth
         self._fetch = fetch
         self._scopes = _scope_tuple(scopes)
+        self._allowed = self._scopes if allowed_scopes is None else _scope_tuple(allowed_scopes)
+        if not set(self._scopes) <= set(self._allowed):
+            raise ValueError(f"allowed_scopes must include the scopes asked for first ({' '.join(self._scopes)}).")
         self.renew_before = renew_before
         self.step_up_enabled = step_up  # read by RenewingBearerAuth
         self._clock = clock
@@ -123,7 +107,9 @@ class TokenManager(RenewingBearerAuth):
         self._fetches = 0
         self._retry_delays = (first_retry_delay, max_retry_delay)
         self._backoff = self._new_backoff()
-        self._step_up_gates: dict[frozenset[str], SharedBackoff] = {}  # by the scopes a step-up needs
+        self._step_up_gates: dict[frozenset[str], SharedBackoff] = {}  # by the scopes (within allowed) it needs
+        self._step_ups = Pace(*STEP_UPS, clock=clock)
+        self._renewals_after_401 = Pace(*RENEWALS_AFTER_401, clock=clock)
 
     def _new_backoff(self) -> SharedBackoff:
         first, longest = self._retry_delays
@@ -136,13 +122,15 @@ class TokenManager(RenewingBearerAuth):
         client: ClientCredentials,
         scopes: str | Iterable[str],
         *,
+        mcp_servers: str | Iterable[str],
+        allowed_scopes: str | Iterable[str] | None = None,
         way: str = "requests_oauthlib",
         timeout: float = DEFAULT_TIMEOUT,
         renew_before: float = 60.0,
         step_up: bool = True,
     ) -> TokenManager:
         """A manager fetching tokens for ``client`` with ``scopes`` one of the three ways
-        (``"requests_oauthlib"``, ``"requests"`` or ``"curl"``)."""
+        (``"requests_oauthlib"``, ``"requests"`` or ``"curl"``), for the MCP server(s) ``mcp_servers``."""
         if way not in FETCHERS:
             raise ValueError(f"way={way!r}: choose one of {', '.join(sorted(FETCHERS))}.")
         fetch_function = FETCHERS[way]
@@ -150,14 +138,20 @@ class TokenManager(RenewingBearerAuth):
         def fetch(wanted: tuple[str, ...]) -> TokenResponse:  # a 429 is the manager's to wait out
             return fetch_function(token_url, client, wanted, timeout=timeout, max_wait=0.0)
 
-        return cls(fetch, scopes, renew_before=renew_before, step_up=step_up)
+        return cls(fetch, scopes, mcp_servers=mcp_servers, allowed_scopes=allowed_scopes,
+                   renew_before=renew_before, step_up=step_up)
 
     # -- getting the token ---------------------------------------------------------------
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        """The scopes this manager asks for (grown by step-up)."""
+        """The scopes this manager asks for (grown by step-up, within :attr:`allowed_scopes`)."""
         return self._scopes
+
+    @property
+    def allowed_scopes(self) -> tuple[str, ...]:
+        """All the scopes this manager may ever ask for."""
+        return self._allowed
 
     def get_token(self) -> str:
         """The cached access token, fetching or renewing it first when needed (thread-safe)."""
@@ -188,8 +182,12 @@ class TokenManager(RenewingBearerAuth):
         """A token that also carries ``needed``: fetched with the union of this manager's scopes
         and ``needed`` (unless another caller already did). Raises :class:`StepUpRefusedError`
         when the authorization server will not grant them to this client. Like renewal, one
-        attempt at a time: its failure is shared by the callers that waited, then a pause."""
+        attempt at a time: its failure is shared by the callers that waited, then a pause. Only
+        within :attr:`allowed_scopes`, three step-up requests a minute at most."""
         needed = _scope_tuple(needed)
+        outside = [scope for scope in needed if scope not in self._allowed]
+        if outside:
+            raise StepUpRefusedError.not_allowed(needed, outside, self._allowed)
         gate = self._step_up_gates.setdefault(frozenset(needed), self._new_backoff())
         ticket = gate.ticket()
         with self._lock:
@@ -199,6 +197,8 @@ class TokenManager(RenewingBearerAuth):
             shared = gate.failure_to_share(ticket)
             if shared is not None:
                 raise shared
+            if not self._step_ups.take():
+                raise StepUpRefusedError.paced(needed, self._step_ups.limit, self._step_ups.period, self._step_ups.wait)
             wanted = tuple(dict.fromkeys((*self._scopes, *needed)))
             try:
                 cached = retry_once_after_reset(lambda: self._fetch_now(wanted))
@@ -238,15 +238,14 @@ class TokenManager(RenewingBearerAuth):
         return None if cached is None else cached.renew_at - self._clock()
 
     def _current_access_token(self) -> str | None:
-        cached = self._cached
-        return cached.token.access_token if cached else None
+        return cached.token.access_token if (cached := self._cached) else None
 
     def _fresh(self, rejected: str | None) -> _Cached | None:
         if (cached := self._cached) is None or self._clock() >= cached.renew_at or cached.token.access_token == rejected:
             return None
         return cached
 
-    def _token(self, rejected: str | None) -> str:
+    def _token(self, rejected: str | None, after_401: bool = False) -> str | None:
         cached = self._fresh(rejected)
         if cached is not None:
             return cached.token.access_token
@@ -255,6 +254,8 @@ class TokenManager(RenewingBearerAuth):
             cached = self._fresh(rejected)
             if cached is not None:
                 return cached.token.access_token
+            if after_401 and not self._renewals_after_401.take():
+                return None  # after a 401, renewed moments ago: this 401 stands (helpers.pacing)
             shared = self._backoff.failure_to_share(ticket)
             if shared is not None:
                 return self._still_valid_or_raise(shared, rejected)
@@ -294,14 +295,14 @@ class TokenManager(RenewingBearerAuth):
     async def acurrent_token(self) -> str:
         return await self.aget_token()
 
-    def renewed_token(self, rejected: str) -> str:
-        return self.renew(rejected=rejected)
+    def renewed_token(self, rejected: str) -> str | None:
+        return self._token(rejected=rejected, after_401=True)
 
     def stepped_up_token(self, needed: tuple[str, ...]) -> str:
         return self.step_up(needed)
 
-    def rejected_again(self, request: httpx2.Request, response: httpx2.Response) -> None:
-        raise TokenRejectedError(str(request.url), response.headers.get("WWW-Authenticate"))
+    def rejected_again(self, request: httpx2.Request, response: httpx2.Response, *, renewed: bool = True) -> None:
+        raise TokenRejectedError(str(request.url), response.headers.get("WWW-Authenticate"), renewed=renewed)
 
     def __repr__(self) -> str:
         return f"<TokenManager token={mask_token(self._current_access_token())} token_requests={self._fetches}>"

@@ -11,19 +11,22 @@ The gateway's side of the flow TrueFoundry's guide (GUIDE_MAP.md) describes::
         me = await client.call_tool("get_me", {})
 
 ``issuer`` pins the authorization server the web app belongs to: an MCP server that names
-another is refused before anything is sent. The access token is refreshed shortly before it
-expires and after a 401; a rotated refresh token replaces the old one; a 403
-``insufficient_scope`` leads to a step-up sign-in when ``login.auth(sign_in=...)`` says how
-to show one. Every failure is a :class:`LoginError` whose message says what happened and what
-to do. :func:`sign_in_with_password` drives the local sign-in page for tests and CI.
+another is refused before anything is sent. The gateway is bound to ``server.mcp_url``: its
+``auth()`` sends the user's token there and nowhere else (:class:`UnboundServerError`). The
+access token is refreshed shortly before it expires and after a 401; a rotated refresh token
+replaces the old one; a 403 ``insufficient_scope`` leads to a step-up sign-in when
+``login.auth(sign_in=...)`` says how to show one, for scopes the gateway may ask for only
+(``allowed_scopes``). Every failure is a :class:`LoginError` whose message says what happened
+and what to do. :func:`sign_in_with_password` drives the local sign-in page for tests and CI.
 
-Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``pending`` (one sign-in:
-state, PKCE, completion), ``token_requests`` (the token and revocation requests), ``callback``
-(the redirect listener), ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``,
-``transport`` (HTTPS endpoints, a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local
-pages), ``errors``.
+Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``setup`` (the metadata
+it needs, the scopes it may ask for), ``pending`` (one sign-in: state, PKCE, completion),
+``token_requests`` (the token and revocation requests), ``callback`` (the redirect listener),
+``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``, ``transport`` (HTTPS endpoints,
+a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``.
 """
 
+from ..bound_servers import UnboundServerError
 from .automatic import sign_in_with_password
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import (
@@ -64,6 +67,7 @@ __all__ = [
     "UserLogin",
     "UserTokenAuth",
     "UserTokens",
+    "UnboundServerError",
     "is_loopback_http",
     "login_error_in",
     "sign_in_with_password",

@@ -1,11 +1,13 @@
 """Call MCP tools as the signed-in user: an ``httpx2.Auth`` for ``fastmcp.Client(auth=...)``.
 
-Every request gets ``Authorization: Bearer <the user's access token>``, refreshed first when it
-is about to expire (:class:`~helpers.bearer_auth.RenewingBearerAuth` runs the flow):
+Every request to the gateway's MCP server gets ``Authorization: Bearer <the user's access
+token>``, refreshed first when it is about to expire (:class:`~helpers.bearer_auth.RenewingBearerAuth`
+runs the flow); a request to any other origin gets no token and raises
+:class:`~helpers.bound_servers.UnboundServerError`:
 
 - when the MCP server still answers 401 (the token was revoked, the clocks disagree, the signing
-  key rotated), the token is refreshed once and the request sent again; a second 401 is returned
-  to the caller as it is, so a broken setup never loops;
+  key rotated), the token is refreshed once and the request sent again (at most one such refresh
+  every 10 s); a second 401 is returned to the caller as it is, so a broken setup never loops;
 - when it answers 403 ``insufficient_scope`` naming a scope the user has not granted, the
   gateway asks the user to sign in again for the union of the scopes (**step-up**) through the
   ``sign_in`` handler, then sends the request once more. Without a handler, or when the user or
@@ -37,12 +39,15 @@ class UserTokenAuth(RenewingBearerAuth):
     def __init__(self, login: Any, *, sign_in: SignInHandler | None = None) -> None:
         self.login = login
         self.sign_in = sign_in
+        self.bound_servers = login.bound_servers
 
     def current_token(self) -> str:
         return self.login.access_token()
 
-    def renewed_token(self, rejected: str) -> str:
-        fresh = self.login.refresh(stale_access_token=rejected)
+    def renewed_token(self, rejected: str) -> str | None:
+        fresh = self.login.refresh_after_401(rejected)
+        if fresh is None:
+            return None  # refreshed after a 401 moments ago: this 401 goes to the caller
         self.login.stats["retries after 401"] += 1
         return fresh.access_token
 

@@ -29,21 +29,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..backoff import SharedBackoff
+from ..bound_servers import BoundServers
 from ..discovery import Discovered, discover
+from ..pacing import RENEWALS_AFTER_401, STEP_UPS, Pace
 from ..settings import ANY_PORT_REDIRECT_URI, ClientCredentials
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
+from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
 from .transport import check_endpoint, check_redirect_uri
 from .user_tokens import UserTokens
 
 __all__ = ["USER_SCOPES", "UserLogin"]
-
-#: Scopes about the user asked for on top of the MCP server's own; ``offline_access`` is what
-#: makes Okta issue a refresh token.
-USER_SCOPES = ("openid", "profile", "email", "offline_access")
 
 #: How long a sign-in may take, from the link to the redirect (seconds).
 DEFAULT_SIGN_IN_TIMEOUT = 300.0
@@ -52,9 +51,9 @@ LISTENER_NAME = "user-login-callback"
 
 
 class UserLogin:
-    """An AI gateway signing one user in to the MCP server at ``mcp_url`` and keeping them in.
-
-    ``client`` is the web app's id and secret (``settings.require_web_client()``); a public
+    """An AI gateway signing one user in to the MCP server at ``mcp_url`` and keeping them in:
+    :meth:`auth` sends the user's token to ``mcp_url``'s origin only (:mod:`helpers.bound_servers`),
+    step-up asks only for ``allowed_scopes`` (default: :func:`.setup.allowed_scopes_for`). ``client`` is the web app's id and secret (``settings.require_web_client()``); a public
     client (no secret) sends its ``client_id`` instead of authenticating. ``issuer`` is the
     authorization server that app belongs to (``settings.issuer``): an MCP server that names
     any other is refused with :class:`~helpers.discovery.IssuerMismatchError`. ``scopes``
@@ -78,6 +77,7 @@ class UserLogin:
         issuer: str,
         redirect_uri: str = ANY_PORT_REDIRECT_URI,
         scopes: Sequence[str] | None = None,
+        allowed_scopes: Sequence[str] | None = None,
         send_resource: bool = False,
         refresh_margin: float = 30.0,
         http_timeout: float = 10.0,
@@ -85,6 +85,7 @@ class UserLogin:
         discovered: Discovered | None = None,
     ) -> None:
         check_redirect_uri(redirect_uri)
+        self.bound_servers = BoundServers(mcp_url)  # read by UserTokenAuth
         self.mcp_url = mcp_url
         self.client = client
         self.redirect_uri = redirect_uri
@@ -92,33 +93,21 @@ class UserLogin:
         self.http_timeout = http_timeout
         self._clock = clock
         self.discovered = discovered or discover(mcp_url, issuer=issuer, timeout=http_timeout)
-        if self.discovered.issuer != issuer:
-            raise LoginError(
-                f"The discovery result names the issuer {self.discovered.issuer}, but this gateway's "
-                f"app was registered with {issuer}: its credentials are not sent there."
-            )
-        metadata = self.discovered.metadata
-        if not metadata.get("authorization_endpoint"):
-            raise LoginError(
-                f"The authorization server {issuer} publishes no authorization_endpoint, so it cannot sign users in."
-            )
-        if "S256" not in (metadata.get("code_challenge_methods_supported") or ()):
-            raise LoginError(
-                f"The authorization server {issuer} does not list S256 in code_challenge_methods_supported. "
-                "Without PKCE an intercepted code could be used by anyone, so this gateway does not sign in there."
-            )
+        check_sign_in_metadata(self.discovered, issuer)
         check_endpoint(self.authorization_endpoint, "authorization endpoint")
         check_endpoint(self.token_endpoint, "token endpoint")
         #: RFC 8707: the resource sent with authorization and token requests (None: not sent)
         self.resource: str | None = self.discovered.resource if send_resource else None
-        if scopes is None:
-            scopes = (*USER_SCOPES, *self.discovered.scopes_to_request)
-        self.scopes: tuple[str, ...] = tuple(dict.fromkeys(scopes))
+        self.scopes: tuple[str, ...] = first_scopes(self.discovered, scopes)
+        #: every scope a step-up may ask for; a 403 naming another is refused without asking the user
+        self.allowed_scopes: frozenset[str] = allowed_scopes_for(self.discovered, self.scopes, allowed_scopes)
         self._tokens: UserTokens | None = None
         self._lock = threading.RLock()
         self._backoff = SharedBackoff(clock=clock)
         self.step_up_lock = threading.Lock()  # one step-up sign-in at a time (step_up.py)
         self.step_up_gates: dict[frozenset[str], SharedBackoff] = {}  # a failed step-up, shared
+        self.step_up_pace = Pace(*STEP_UPS, clock=clock)  # at most three step-up sign-ins a minute
+        self._refreshes_after_401 = Pace(*RENEWALS_AFTER_401, clock=clock)
         #: what happened so far: ``sign-ins``, ``refreshes``, ``retries after 401``, ``step-ups``
         self.stats: Counter[str] = Counter()
 
@@ -242,6 +231,16 @@ class UserLogin:
             if shared is not None:
                 raise shared
             return self._refresh_now(tokens)
+
+    def refresh_after_401(self, rejected: str) -> UserTokens | None:
+        """:meth:`refresh` after a 401 to ``rejected``, at most once every 10 s (else ``None``)."""
+        with self._lock:
+            tokens = self._tokens
+            if tokens is not None and tokens.access_token != rejected:
+                return tokens  # another request refreshed it already
+            if tokens is not None and not self._refreshes_after_401.take():
+                return None
+            return self.refresh(stale_access_token=rejected)
 
     def _signed_in_tokens(self, ticket: int) -> UserTokens:
         tokens = self._tokens

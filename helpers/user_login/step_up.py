@@ -5,6 +5,10 @@ An MCP server answers a call whose token lacks the tool's scope with 403 and
 person asks that person to authorize the **union** of the scopes it asked for before, the
 scopes it holds and the ones named (so one tool's permission does not cost another's), then
 retries the call once (MCP authorization specification 2025-11-25, "Step-Up Authorization Flow").
+
+Only scopes the gateway may ask for (``login.allowed_scopes``) are asked; a 403 naming another
+is refused without showing the user anything. At most three step-up sign-ins a minute
+(:mod:`helpers.pacing`), so a server cannot flood the user, or the token endpoint, with them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ async def step_up(login: Any, needed: tuple[str, ...], sign_in: SignInHandler | 
     Raises :class:`StepUpError` when there is no ``sign_in``, when the user or the access
     policy refuses, or when the scopes granted still lack ``needed``.
     """
+    outside = [scope for scope in needed if scope not in login.allowed_scopes]
+    if outside:
+        raise StepUpError(
+            f"The MCP server asks for the scope {' '.join(outside)}, which this gateway was not configured "
+            f"to ask for (allowed_scopes: {' '.join(sorted(login.allowed_scopes))}). It does not ask the user "
+            "for scopes on a server's say-so; if the tool should work, create the gateway with "
+            "allowed_scopes=... that include it.",
+            needed,
+        )
     gate = login.step_up_gates.setdefault(frozenset(needed), SharedBackoff(clock=login.now))
     ticket = gate.ticket()
     lock = login.step_up_lock
@@ -44,6 +57,14 @@ async def step_up(login: Any, needed: tuple[str, ...], sign_in: SignInHandler | 
         shared = gate.failure_to_share(ticket)
         if shared is not None:
             raise shared
+        pace = login.step_up_pace
+        if not pace.take():
+            raise StepUpError(
+                f"The tool needs the scope {' '.join(needed)}, but this gateway already asked the user to "
+                f"step up {pace.limit} times in the last {pace.period:g} s and asks no more for now, so that a "
+                f"server cannot flood the user with sign-ins. Try again in {pace.wait:.0f} s.",
+                needed,
+            )
         try:
             token = await _ask_the_user(login, needed, sign_in)
         except StepUpError as error:
