@@ -152,7 +152,7 @@ def test_the_manager_keeps_a_valid_token_and_asks_once_per_reset(okta):
     client = okta.clients["write_service"]
     offset = [0.0]
     manager = TokenManager(lambda scopes: fetch_token_with_requests(okta.token_endpoint, client, scopes, max_wait=0),
-                           ("calculator.add",), clock=lambda: time.monotonic() + offset[0])
+                           ("calculator.add",), clock=lambda: time.monotonic() + offset[0], mcp_servers="https://mcp.example.com/mcp")
     first = manager.get_token()
     limit_from_window_start(okta, 1, 5)
     token_request(okta)  # another process of this client used the bucket up
@@ -240,10 +240,27 @@ def test_the_checks_say_when_to_retry(okta):
 
 def test_a_manager_without_a_token_waits_for_a_near_reset_once(okta):
     client = okta.clients["write_service"]
-    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, "calculator.add")
+    manager = TokenManager.for_client_credentials(okta.token_endpoint, client, "calculator.add", mcp_servers="https://mcp.example.com/mcp")
     reset = limit_from_window_start(okta, 1, 2)
     token_request(okta)
     with __import__("concurrent.futures").futures.ThreadPoolExecutor(8) as pool:
         tokens = set(pool.map(lambda _: manager.get_token(), range(16)))
     assert len(tokens) == 1 and time.time() >= reset and manager.token_requests == 1
+    assert okta.rate_limit_report() == {f"token {client.client_id}": 1}
+
+
+def test_a_rate_limited_step_up_says_so(okta, monkeypatch):
+    from helpers import rate_limits
+    from helpers.tokens import StepUpRefusedError
+
+    monkeypatch.setattr(rate_limits, "MAX_WAIT", 0.0)
+    client = okta.clients["write_service"]
+    manager = TokenManager.for_client_credentials(
+        okta.token_endpoint, client, "calculator.add", mcp_servers="https://mcp.example.com/mcp",
+        allowed_scopes=("calculator.add", "calculator.subtract"))
+    manager.get_token()
+    limit_from_window_start(okta, 1, 5)
+    token_request(okta)
+    with pytest.raises(StepUpRefusedError, match="rate limited by Okta, retry after [1-5] s"):
+        manager.step_up(["calculator.subtract"])
     assert okta.rate_limit_report() == {f"token {client.client_id}": 1}
