@@ -26,6 +26,8 @@ authorization server (``mode == "local"``). ``TUTORIAL_AUTH_SERVER=local`` force
 even when ``.env`` is filled in (the test suite sets it), ``TUTORIAL_AUTH_SERVER=okta``
 insists on ``.env``. Half a configuration is refused with a :class:`ConfigurationError`
 that names the variable and the fix: a check is never skipped because a value is missing.
+On POSIX a ``.env`` that another user owns or can write is refused, like ``OAUTH_CA_FILE``
+(no such check on Windows, whose permissions are ACLs).
 """
 
 from __future__ import annotations
