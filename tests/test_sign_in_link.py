@@ -47,3 +47,15 @@ def test_the_scopes_read_as_they_were_given():
     for html in rendered(markdown_text(text)):
         plain = re.sub(r"<[^>]+>", "", html).strip()
         assert plain.replace("&lt;", "<").replace("&gt;", ">") == text
+
+
+def test_notebook_06_shows_server_chosen_scopes_through_sign_in_markdown():
+    """The notebook's own sign-in link (the scopes may come from a 403) goes through the escaping helper."""
+    import json
+    from pathlib import Path
+
+    notebook = next((Path(__file__).resolve().parent.parent / "notebooks").glob("06_*.ipynb"))
+    cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    show = next(cell for cell in cells if "def show_sign_in(pending):" in cell)
+    assert "sign_in_markdown(pending.url, pending.scopes)" in show
+    assert "join(pending.scopes)" not in show, "scopes pasted into Markdown could draw a second link"
