@@ -62,7 +62,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "06": (Exercise("6.1", written=3, predicted=2), Exercise("6.2", written=23), Exercise("6.3", written=2, predicted=3)),
 }
 #: Seconds the core cells took (``--run``, a fresh kernel per notebook, 2-core machine).
-RUN_SECONDS = {"01": 7, "02": 16, "03": 10, "04": 12, "05": 9, "06": 18}
+RUN_SECONDS = {"01": 5, "02": 6, "03": 6, "04": 8, "05": 6, "06": 13}
 
 
 def notebook(number: str) -> Path:
