@@ -6,6 +6,7 @@
 ``/.well-known/oauth-authorization-server/oauth2/{id}``                 RFC 8414 path-inserted form
 ``/oauth2/{id}/v1/authorize|token|keys|introspect|revoke|userinfo``    a custom authorization server
 ``/.well-known/oauth-authorization-server``, ``/oauth2/v1/*``          the org authorization server
+``/oauth2/{id}/v1/device/authorize``, ``/activate``                     device sign-in (``device.py``)
 =====================================================================  ==========================
 
 An unknown authorization server id answers 404 with Okta's ``E0000007`` body. The routes
@@ -36,7 +37,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors, rate_limits
+from .activate import activate_endpoint
 from .authorize import authorize_endpoint
+from .device import device_authorize_endpoint
 from .metadata import authorization_server_metadata
 from .oauth import build_oauth_server
 from .state import ORG_SERVER, OktaState
@@ -91,6 +94,7 @@ def build_app(state: OktaState) -> Starlette:
             "introspect": introspect,
             "revoke": revoke,
             "userinfo": userinfo,
+            "device/authorize": device_authorize,
         }.get(endpoint)
         if handler is None:
             return _not_found(f"{endpoint} (not emulated by the local server)", kind="Endpoint")
@@ -165,6 +169,7 @@ def build_app(state: OktaState) -> Starlette:
         return JSONResponse(claims)
 
     authorize = authorize_endpoint(state, oauth)
+    device_authorize = device_authorize_endpoint(state, oauth)
 
     routes = [
         Route("/oauth2/{server_id}/.well-known/oauth-authorization-server", metadata_route(False)),
@@ -174,6 +179,7 @@ def build_app(state: OktaState) -> Starlette:
         Route("/.well-known/oauth-authorization-server", metadata_route(False, org=True)),
         Route("/.well-known/openid-configuration", metadata_route(True, org=True)),
         Route("/oauth2/v1/{endpoint:path}", org_endpoint, methods=["GET", "POST"]),
+        Route("/activate", activate_endpoint(state), methods=["GET", "POST"]),
         Route("/oauth2/{server_id}/v1/{endpoint:path}", custom_endpoint, methods=["GET", "POST"]),
     ]
     # DNS rebinding: a web page whose host name resolves to 127.0.0.1 must not reach this server,

@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service']
+    ['web', 'read_service', 'write_service', 'device_app']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -13,6 +13,7 @@ Orgs of other plans come with a "Default Policy" for all clients: the
 
 from __future__ import annotations
 
+from .device import DEVICE_GRANT
 from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, Scope, Tenant, TestUser
 
 __all__ = ["CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "default_tenant"]
@@ -36,7 +37,10 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
       refresh token; ``redirect_uris``; PKCE required; refresh tokens rotated with a 30 s grace
       period; both test users assigned), ``read_service`` and ``write_service`` (API Services);
     - one access policy per app, in priority order: the gateway may ask for any scope, the
-      read-only service for ``calculator.add`` only, the write service for both.
+      read-only service for ``calculator.add`` only, the write service for both;
+    - ``device_app`` (Calculator CLI, a Native app: Device Authorization and Refresh Token grants,
+      public, both test users assigned) with its own policy allowing the device grant (Okta's
+      device-authorization-grant guide: the rule must allow *Device Authorization*).
 
     Client ids and user ids are fixed (stable notebook output); secrets are generated per start.
     """
@@ -65,6 +69,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
                 "Write services",
                 assigned_to=("write_service",),
                 rules=[PolicyRule("Add and subtract", ("client_credentials",), scopes=("calculator.add", "calculator.subtract"))],
+            ),
+            AccessPolicy(
+                "Device sign-in",
+                assigned_to=("device_app",),
+                rules=[PolicyRule("Users on devices", grant_types=(DEVICE_GRANT,))],
             ),
         ],
     )
@@ -97,5 +106,8 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
             grant_types=("client_credentials",)),
         App(label="write_service", name="Calculator write service", client_id="0oa1calcwritesvc7kpz",
             grant_types=("client_credentials",)),
+        App(label="device_app", name="Calculator CLI", client_id="0oa1calcdevice5cli7q",
+            grant_types=(DEVICE_GRANT, "refresh_token"), token_endpoint_auth_method="none",
+            assigned_users=tuple(user.login for user in TEST_USERS)),
     ]
     return Tenant(authorization_servers=[default, other], apps=apps, users=list(TEST_USERS))

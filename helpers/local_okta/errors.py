@@ -175,7 +175,8 @@ def translate_token_error(body: str, status: int, grant_type: str | None) -> tup
 
 
 _MISSING = {"Missing code parameter.": "code", "Missing refresh token parameter.": "refresh_token",
-            "Missing grant type.": "grant_type", "Missing redirect URI.": "redirect_uri"}
+            "Missing grant type.": "grant_type", "Missing redirect URI.": "redirect_uri",
+            "Missing device_code parameter.": "device_code"}
 
 
 def translate_parameter_error(description: str) -> str:

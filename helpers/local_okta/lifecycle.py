@@ -69,7 +69,7 @@ class TokenLifecycle:
         record.last_used_at = clock()  # used: its idle window starts again
         request.okta_refresh = record
         request.okta_family = record.family
-        request.okta_rule = self._evaluate(client, "authorization_code", record.scopes, request)
+        request.okta_rule = self._evaluate(client, record.grant_type, record.scopes, request)
         return True
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs) -> list[str]:
@@ -107,6 +107,7 @@ class TokenLifecycle:
             server_id=self.server_id, client_id=request.client.client_id, scopes=list(request.scopes),
             login=request.okta_user.login, auth_time=request.okta_auth_time, issued_at=issued,
             expires_at=expires_at, family=family, idle_window=window, last_used_at=clock(),
+            grant_type=previous.grant_type if previous is not None else (request.grant_type or "authorization_code"),
         )
         with self.state.store.lock:
             self.state.store.refresh_tokens[new] = record

@@ -5,10 +5,11 @@ Built here rather than with oauthlib's ``MetadataEndpoint``: that class refuses 
 ``OAUTHLIB_INSECURE_TRANSPORT`` variable relaxes), and Okta's documents carry fields it
 does not produce.
 
-Three endpoints Okta lists are left out because the local server does not serve them:
-``registration_endpoint`` (dynamic client registration, which at Okta needs an admin's token),
-``end_session_endpoint`` (sign-out) and ``device_authorization_endpoint`` (the device grant). A
-client that reads the metadata then finds no endpoint rather than a 404.
+Two endpoints Okta lists are left out because the local server does not serve them:
+``registration_endpoint`` (dynamic client registration, which at Okta needs an admin's token) and
+``end_session_endpoint`` (sign-out). A client that reads the metadata then finds no endpoint
+rather than a 404. ``device_authorization_endpoint`` is ``{issuer}/v1/device/authorize``
+(``device.py``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
             "introspection_endpoint_auth_methods_supported": list(_AUTH_METHODS),
             "revocation_endpoint": endpoint("revoke"),
             "revocation_endpoint_auth_methods_supported": list(_AUTH_METHODS),
+            "device_authorization_endpoint": endpoint("device/authorize"),
             # Okta honours request= (a signed request object); the local server does not read it, so
             # it says so rather than advertise Okta's true and ignore the parameter.
             "request_parameter_supported": False,

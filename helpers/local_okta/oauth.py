@@ -19,6 +19,7 @@ from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
 from . import errors
+from .device import DEVICE_GRANT, OktaDeviceCodeGrant
 from .state import OktaState
 from .tokens import access_token_generator, id_token_modifier, refresh_token_generator, token_lifetime
 from .validator import OktaRequestValidator
@@ -42,6 +43,10 @@ def build_oauth_server(state: OktaState, server_id: str) -> Server:
         token_generator=access_token_generator(state, server_id),
         refresh_token_generator=refresh_token_generator,
     )
+
+    # the device grant (RFC 8628) with the token modifiers applied, like the other grants
+    server.device_code_grant = OktaDeviceCodeGrant(validator)
+    server.grant_types[DEVICE_GRANT] = server.device_code_grant
 
     # PKCE: S256 only (an instance attribute shadowing oauthlib's class-level table).
     server.auth_grant._code_challenge_methods = {"S256": _s256_or_okta_error}
@@ -80,7 +85,7 @@ def build_oauth_server(state: OktaState, server_id: str) -> Server:
             del token["refresh_token"]
         return token
 
-    for grant in (server.auth_grant, server.refresh_grant):
+    for grant in (server.auth_grant, server.refresh_grant, server.device_code_grant):
         grant.register_token_modifier(id_token_modifier(state, server_id))
         grant.register_token_modifier(drop_unwanted_refresh_token)
     return server

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .device import DEVICE_GRANT, DeviceFlow
 from .keys import KeySet
 from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
@@ -76,6 +77,8 @@ class RefreshRecord:
     #: seconds without use after which it expires (the rule's window), and when it was last used
     idle_window: float | None = None
     last_used_at: float | None = None
+    #: the grant that signed the user in: a refresh is checked against the policy for it
+    grant_type: str = "authorization_code"
 
 
 @dataclass
@@ -146,6 +149,7 @@ class OktaState:
         self.access_token_lifetime: int | None = None
         self.refresh_grace_period: int | None = None  # local-only override of every app's
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
+        self.device_flow = DeviceFlow()  # device codes (device.py)
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
         self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted
         self.lock = threading.Lock()
@@ -204,7 +208,7 @@ def _org_server(tenant: Tenant, base_url: str) -> AuthorizationServer:
             AccessPolicy(
                 "Okta org",
                 assigned_to=tuple(app.label for app in tenant.apps),
-                rules=[PolicyRule("Any", ("authorization_code", "client_credentials"))],
+                rules=[PolicyRule("Any", ("authorization_code", "client_credentials", DEVICE_GRANT))],
             )
         ],
     )

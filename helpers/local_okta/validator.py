@@ -22,6 +22,7 @@ import jwt
 from oauthlib.oauth2 import RequestValidator
 
 from . import errors
+from .device import DeviceCodeValidation
 from .lifecycle import TokenLifecycle
 from .policy import evaluate_policy
 from .redirects import is_registered_redirect_uri
@@ -58,7 +59,7 @@ def _is_jwt(value: str) -> bool:
     return True
 
 
-class OktaRequestValidator(TokenLifecycle, RequestValidator):
+class OktaRequestValidator(DeviceCodeValidation, TokenLifecycle, RequestValidator):
     """Answers oauthlib's questions for one authorization server of the local tenant."""
 
     def __init__(self, state: OktaState, server_id: str) -> None:
