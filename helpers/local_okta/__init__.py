@@ -34,6 +34,7 @@ from .app import build_app
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
+from .device import DeviceSwitches
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
 
@@ -44,7 +45,7 @@ __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_
 WRONG_AUDIENCE = "api://default"
 
 
-class LocalOkta:
+class LocalOkta(DeviceSwitches):
     """One local Okta org: its tenant, keys and HTTP server.
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
@@ -264,18 +265,6 @@ class LocalOkta:
         if seconds is not None and (not isinstance(seconds, int) or seconds < 1):
             raise ValueError("The access token lifetime must be a whole number of seconds >= 1, or None.")
         self._state.access_token_lifetime = seconds
-
-    def set_device_code_lifetime(self, seconds: int | None) -> None:
-        """How long new device codes live (``None``: Okta's 600 s). Local only: a short one shows
-        ``expired_token`` in a demo. ``device_flow`` (its ``clock``) lets a grader run on its own time."""
-        if seconds is not None and (not isinstance(seconds, int) or seconds < 1):
-            raise ValueError("The device code lifetime must be a whole number of seconds >= 1, or None.")
-        self._state.device_flow.lifetime = 600 if seconds is None else seconds
-
-    @property
-    def device_flow(self):
-        """The device codes issued (``helpers.local_okta.device.DeviceFlow``)."""
-        return self._state.device_flow
 
     def set_rate_limit(self, limit: int | None, window: int = 5) -> None:
         """The rate-limit scenario: at most ``limit`` requests per client per endpoint (token,

@@ -13,10 +13,13 @@ confirmation step follows RFC 8628 5.4 (the user should confirm the device they 
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
-from html import escape
+from html import escape, unescape
+from urllib.parse import urljoin
 
+import requests
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +27,7 @@ from . import errors, pages
 from .authorize import TRANSACTION_LIFETIME, page
 from .device import INVALID_USER_CODE, DeviceCode
 
-__all__ = ["activate_endpoint"]
+__all__ = ["DeviceApprovalError", "activate_endpoint", "approve"]
 
 ACTION = "/activate"
 
@@ -105,3 +108,54 @@ def _forget_old(transactions: dict[str, dict]) -> None:
     cutoff = time.monotonic() - TRANSACTION_LIFETIME
     for key in [k for k, tx in transactions.items() if tx["created"] < cutoff]:
         transactions.pop(key, None)
+
+
+class DeviceApprovalError(RuntimeError):
+    """The activation pages did not approve (or deny) the code; the message is what the page said."""
+
+
+def approve(verification_uri_complete: str, user, *, password: str | None = None, deny: bool = False,
+            timeout: float = 10.0) -> str:
+    """Act as the user on the local activation pages, like a browser: open the link, sign in as
+    ``user`` (a :class:`~helpers.local_okta.tenant.TestUser`, or a login with ``password``), then
+    allow (or ``deny``) the device. Returns the last page's heading. Local server only."""
+    login = getattr(user, "login", user)
+    password = getattr(user, "password", password)
+    from .signin import SignInError, _form, _message  # the same form reading as the browser sign-in
+
+    try:
+        return _approve(verification_uri_complete, login, password or "", deny, timeout, _form, _message)
+    except SignInError as exc:
+        raise DeviceApprovalError(str(exc)) from None
+
+
+def _approve(uri: str, login: str, password: str, deny: bool, timeout: float, _form, _message) -> str:
+    verification_uri_complete = uri
+    with requests.Session() as http:
+        page = http.get(verification_uri_complete, timeout=timeout)
+        code = _field(page.text, "user_code")
+        if page.status_code != 200 or code is None:
+            raise DeviceApprovalError(_message(page))
+        page = http.post(urljoin(verification_uri_complete, "/activate"), data={"step": "code", "user_code": code},
+                         timeout=timeout)
+        action, transaction = _form(page, verification_uri_complete)
+        page = http.post(action, data={"transaction": transaction, "step": "sign_in", "username": login,
+                                       "password": password}, timeout=timeout)
+        if 'name="step" value="consent"' not in page.text:
+            raise DeviceApprovalError(_message(page))
+        action, transaction = _form(page, verification_uri_complete)
+        page = http.post(action, data={"transaction": transaction, "step": "consent",
+                                       "decision": "deny" if deny else "allow"}, timeout=timeout)
+        if page.status_code != 200:
+            raise DeviceApprovalError(_message(page))
+        return _heading(page.text)
+
+
+def _field(html: str, name: str) -> str | None:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return unescape(found.group(1)) if found else None
+
+
+def _heading(html: str) -> str:
+    found = re.search(r"<h1>([^<]*)</h1>", html)
+    return unescape(found.group(1)) if found else ""

@@ -22,24 +22,20 @@ interval after the previous one answers ``slow_down`` and adds 5 s to the interv
 another client or at another authorization server is ``invalid_device_code``.
 
 oauthlib's ``DeviceCodeGrant`` runs the token request; :class:`DeviceCodeValidation` (a mixin of
-the request validator) answers its ``validate_device_code`` with Okta's errors. :func:`approve`
-plays the user on the local pages over HTTP, for tests and notebooks that cannot click.
+the request validator) answers its ``validate_device_code`` with Okta's errors.
+``activate.approve`` plays the user on the local pages over HTTP, for tests and notebooks.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html import unescape
-from urllib.parse import urljoin
 
-import requests
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
@@ -49,8 +45,8 @@ from starlette.responses import JSONResponse, Response
 from . import errors
 
 __all__ = [
-    "DEFAULT_INTERVAL", "DEFAULT_LIFETIME", "DEVICE_GRANT", "DeviceApprovalError", "DeviceCode",
-    "DeviceCodeValidation", "DeviceFlow", "OktaDeviceCodeGrant", "approve", "device_authorize_endpoint",
+    "DEFAULT_INTERVAL", "DEFAULT_LIFETIME", "DEVICE_GRANT", "DeviceCode",
+    "DeviceCodeValidation", "DeviceFlow", "DeviceSwitches", "OktaDeviceCodeGrant", "device_authorize_endpoint",
 ]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -144,6 +140,23 @@ def _user_code() -> str:
     return "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
 
 
+class DeviceSwitches:
+    """``LocalOkta``'s device-sign-in switches (a mixin)."""
+
+    def set_device_code_lifetime(self, seconds: int | None) -> None:
+        """How long new device codes live (``None``: Okta's 600 s). Local only: a short one shows
+        ``expired_token`` in a demo without waiting ten minutes."""
+        if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1):
+            raise ValueError("The device code lifetime must be a whole number of seconds >= 1, or None.")
+        self._state.device_flow.lifetime = DEFAULT_LIFETIME if seconds is None else seconds
+
+    @property
+    def device_flow(self) -> DeviceFlow:
+        """The device codes issued; its ``clock`` may be replaced so that a grader runs the flow on
+        its own time (the server then counts intervals and expiry on that clock)."""
+        return self._state.device_flow
+
+
 class DeviceCodeValidation:
     """``validate_device_code`` for the request validator (a mixin): Okta's polling answers."""
 
@@ -229,54 +242,3 @@ def device_authorize_endpoint(state, oauth):
         }, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     return device_authorize
-
-
-class DeviceApprovalError(RuntimeError):
-    """The activation pages did not approve (or deny) the code; the message is what the page said."""
-
-
-def approve(verification_uri_complete: str, user, *, password: str | None = None, deny: bool = False,
-            timeout: float = 10.0) -> str:
-    """Act as the user on the local activation pages, like a browser: open the link, sign in as
-    ``user`` (a :class:`~helpers.local_okta.tenant.TestUser`, or a login with ``password``), then
-    allow (or ``deny``) the device. Returns the last page's heading. Local server only."""
-    login = getattr(user, "login", user)
-    password = getattr(user, "password", password)
-    from .signin import SignInError, _form, _message  # the same form reading as the browser sign-in
-
-    try:
-        return _approve(verification_uri_complete, login, password or "", deny, timeout, _form, _message)
-    except SignInError as exc:
-        raise DeviceApprovalError(str(exc)) from None
-
-
-def _approve(uri: str, login: str, password: str, deny: bool, timeout: float, _form, _message) -> str:
-    verification_uri_complete = uri
-    with requests.Session() as http:
-        page = http.get(verification_uri_complete, timeout=timeout)
-        code = _field(page.text, "user_code")
-        if page.status_code != 200 or code is None:
-            raise DeviceApprovalError(_message(page))
-        page = http.post(urljoin(verification_uri_complete, "/activate"), data={"step": "code", "user_code": code},
-                         timeout=timeout)
-        action, transaction = _form(page, verification_uri_complete)
-        page = http.post(action, data={"transaction": transaction, "step": "sign_in", "username": login,
-                                       "password": password}, timeout=timeout)
-        if 'name="step" value="consent"' not in page.text:
-            raise DeviceApprovalError(_message(page))
-        action, transaction = _form(page, verification_uri_complete)
-        page = http.post(action, data={"transaction": transaction, "step": "consent",
-                                       "decision": "deny" if deny else "allow"}, timeout=timeout)
-        if page.status_code != 200:
-            raise DeviceApprovalError(_message(page))
-        return _heading(page.text)
-
-
-def _field(html: str, name: str) -> str | None:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    return unescape(found.group(1)) if found else None
-
-
-def _heading(html: str) -> str:
-    found = re.search(r"<h1>([^<]*)</h1>", html)
-    return unescape(found.group(1)) if found else ""
