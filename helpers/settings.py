@@ -11,6 +11,7 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
 ``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant (notebooks 02-05)
 ``READ_M2M_CLIENT_ID`` / ``_SECRET``  optional: a second, read-only service app (notebook 05)
 ``CLIENT_ID`` / ``CLIENT_SECRET``  optional: the web app a gateway signs users in with (notebook 06)
+``DEVICE_CLIENT_ID``          optional: a Native app with the Device Authorization grant (device sign-in)
 ``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
@@ -85,6 +86,8 @@ class Settings:
     m2m_client: ClientCredentials | None = None
     web_client: ClientCredentials | None = None
     read_only_client: ClientCredentials | None = None
+    #: a Native app (public: no secret) with the Device Authorization grant (DEVICE_CLIENT_ID)
+    device_client: ClientCredentials | None = None
     source: str = "environment"
     #: RFC 8707: whether clients send ``resource`` to this authorization server (OAUTH_SEND_RESOURCE)
     send_resource_parameter: bool = False
@@ -129,6 +132,16 @@ class Settings:
                 "its Client ID and secret into READ_M2M_CLIENT_ID and READ_M2M_CLIENT_SECRET in .env."
             )
         return self.read_only_client
+
+    def require_device_client(self) -> ClientCredentials:
+        """The Native app for device sign-in, or an error saying what to create."""
+        if self.device_client is None:
+            raise ConfigurationError(
+                "DEVICE_CLIENT_ID is not set (or still a placeholder): device sign-in needs a Native app. Create "
+                "one in Okta (Applications > Create App Integration > OIDC - OpenID Connect > Native Application; "
+                "Grant type: Device Authorization and Refresh Token; assign yourself), allow Device Authorization "
+                "in the access policy rule, and copy its Client ID into DEVICE_CLIENT_ID in .env.")
+        return self.device_client
 
 
 def load_settings(
@@ -194,6 +207,7 @@ def load_settings(
         m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False, optional=True),
         read_only_client=_client(get, "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", secret_required=True, optional=True),
+        device_client=_client(get, "DEVICE_CLIENT_ID", "DEVICE_CLIENT_SECRET", secret_required=False, optional=True),
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,

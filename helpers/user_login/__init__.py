@@ -23,11 +23,14 @@ Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``setup`` (
 it needs, the scopes it may ask for), ``pending`` (one sign-in: state, PKCE, completion),
 ``token_requests`` (the token and revocation requests), ``callback`` (the redirect listener),
 ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``, ``transport`` (HTTPS endpoints,
-a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``.
+a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``,
+``device`` (device sign-in, RFC 8628: ``login.sign_in_with_device()`` for a kernel or CLI without a
+browser, with a Native app's client such as ``settings.require_device_client()``).
 """
 
 from ..bound_servers import UnboundServerError
 from .automatic import sign_in_with_password
+from .device import DeviceAccessDeniedError, DeviceAuthorization, DeviceCodeExpiredError, DeviceSignInError
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import (
     AuthorizationCodeError,
@@ -54,6 +57,10 @@ __all__ = [
     "AuthorizationCodeError",
     "AuthorizationError",
     "ConsentDeniedError",
+    "DeviceAccessDeniedError",
+    "DeviceAuthorization",
+    "DeviceCodeExpiredError",
+    "DeviceSignInError",
     "InsecureURLError",
     "LoginError",
     "NotSignedInError",

@@ -34,6 +34,7 @@ from ..discovery import Discovered, discover
 from ..pacing import RENEWALS_AFTER_401, STEP_UPS, Pace
 from ..settings import ANY_PORT_REDIRECT_URI, ClientCredentials
 from .bearer import SignInHandler, UserTokenAuth
+from .device import DeviceSignIn
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
 from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes
@@ -50,7 +51,7 @@ DEFAULT_SIGN_IN_TIMEOUT = 300.0
 LISTENER_NAME = "user-login-callback"
 
 
-class UserLogin:
+class UserLogin(DeviceSignIn):
     """An AI gateway signing one user in to the MCP server at ``mcp_url`` and keeping them in:
     :meth:`auth` sends the user's token to ``mcp_url``'s origin only (:mod:`helpers.bound_servers`),
     step-up asks only for ``allowed_scopes`` (default: :func:`.setup.allowed_scopes_for`). ``client`` is the web app's id and secret (``settings.require_web_client()``); a public
