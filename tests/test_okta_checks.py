@@ -344,7 +344,7 @@ def started(monkeypatch):
 def test_cli_passes_on_the_local_server(capsys, started):
     assert main([]) == 0
     out, err = capsys.readouterr()
-    assert f"{len(CHECK_NAMES)} passed" in out and "ready for the tutorial" in out and err == ""
+    assert f"{len(CHECK_NAMES) + 1} passed" in out and "ready for the tutorial" in out and err == ""  # + device_grant
     assert not started[0].is_running  # stopped after the run
 
 
@@ -456,3 +456,53 @@ def test_token_claims_name_the_wrong_claim_and_its_fix(claims, seen, fix):
     assert status is Status.FAIL
     assert seen in message and message.endswith(": the server would refuse every token")
     assert fix in advice
+
+
+# -- device sign-in (the Native app's Device Authorization grant) -------------------------------
+
+
+def test_the_device_check_passes_on_the_correct_setup_and_shows_no_code(okta):
+    report = run_checks(okta.settings(), sign_in=local_sign_in(okta), device=True)
+    assert report.names == CHECK_NAMES + ["device_grant"] and report.all_passed
+    result = report["device_grant"]
+    assert "can start a device sign-in" in result.seen and f"{okta.url}/activate" in result.seen
+    assert "device_code" not in report_text(report)
+
+
+def test_the_device_check_is_left_out_unless_asked(okta):
+    assert "device_grant" not in run_checks(okta.settings()).names
+
+
+def _device_report(okta, settings=None):
+    return run_checks(settings or okta.settings(), device=True)["device_grant"]
+
+
+def test_an_app_without_the_device_grant_gets_the_catalogues_answer_and_the_console_step(okta):
+    app = okta.tenant.app(label="device_app")
+    saved, app.grant_types = app.grant_types, ("refresh_token",)
+    try:
+        result = _device_report(okta)
+    finally:
+        app.grant_types = saved
+    assert result.status is Status.FAIL and "unauthorized_client" in result.seen
+    assert "The client is not authorized to use the provided grant type." in result.seen  # catalogue unauthorized_client
+    assert "Grant type: tick Device Authorization" in result.fix
+
+
+def test_a_rule_without_the_device_grant_is_named(okta):
+    rule = okta.tenant.server("default").policies[-1].rules[0]
+    saved, rule.grant_types = rule.grant_types, ("authorization_code",)
+    try:
+        result = _device_report(okta)
+    finally:
+        rule.grant_types = saved
+    assert result.status is Status.FAIL and "Policy evaluation failed" in result.seen  # catalogue no_matching_policy
+    assert "tick Device Authorization under the grant types" in result.fix
+
+
+def test_a_wrong_or_missing_device_client_id(okta):
+    wrong = _device_report(okta, okta.settings().__class__(**{**vars(okta.settings()),
+                                                              "device_client": ClientCredentials("0oa1nosuchapp00000000", None)}))
+    assert wrong.status is Status.FAIL and "invalid_client" in wrong.seen and "DEVICE_CLIENT_ID" in wrong.fix
+    missing = _device_report(okta, okta.settings().__class__(**{**vars(okta.settings()), "device_client": None}))
+    assert missing.status is Status.WARN and "Native Application" in missing.fix

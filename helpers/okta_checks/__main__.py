@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"Checking {where}\n")
         sign_in = local_sign_in(local) if local is not None else None  # with Okta, a person signs in (notebook 06)
-        report = run_checks(settings, redirect_uri=args.redirect_uri, timeout=args.timeout, sign_in=sign_in)
+        report = run_checks(settings, redirect_uri=args.redirect_uri, timeout=args.timeout, sign_in=sign_in,
+                            device=settings.device_client is not None)
         print(report.text())
     finally:
         if local is not None:

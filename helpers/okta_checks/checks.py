@@ -6,7 +6,8 @@ one) what a client and the calculator will ask it, in order, and returns a
 failed is ``SKIPPED`` and names it. Every network call has a short timeout, and every failure
 becomes a failed check with a message, never an exception. The checks live by subject:
 ``server_checks`` (issuer, metadata, keys, grants, scopes), ``token_checks`` (tokens, the
-read-only app, claims, verification) and ``user_checks`` (redirect URI, a user's sign-in).
+read-only app, claims, verification), ``user_checks`` (redirect URI, a user's sign-in) and
+``device_checks`` (the Native app's Device Authorization grant, with ``device=True``).
 
 No secret and no whole token ever goes into a result.
 """
@@ -20,7 +21,7 @@ import requests
 from helpers.local_okta.defaults import DEFAULT_REDIRECT_URIS
 from helpers.settings import ANY_PORT_REDIRECT_URI, Settings
 
-from . import server_checks, token_checks, user_checks
+from . import device_checks, server_checks, token_checks, user_checks
 from .http import Problem, Run, network_fix
 from .results import CheckReport, CheckResult, Status
 from .server_checks import REQUIRED_GRANT_TYPES
@@ -43,6 +44,7 @@ def run_checks(
     redirect_uri: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     sign_in: Callable[[str], str] | None = None,
+    device: bool = False,
 ) -> CheckReport:
     """Check the authorization server in ``settings`` and return every check's result.
 
@@ -51,7 +53,8 @@ def run_checks(
     against the web app, ``settings.web_client``; default: ``settings.redirect_uri``, or
     :data:`DEFAULT_REDIRECT_URI` when that leaves the port to each sign-in). ``sign_in(authorize_url) -> redirect_url``:
     how a user signs in (the local server's test user; with a real tenant a person does it in
-    notebook 06, and the check only says so). ``timeout``: seconds per request. Never raises
+    notebook 06, and the check only says so). ``device``: also check that the Native app
+    (``settings.device_client``) can start a device sign-in. ``timeout``: seconds per request. Never raises
     for a network or configuration problem: that is a failed check.
     """
     if redirect_uri is None:
@@ -76,6 +79,8 @@ def run_checks(
         ("pkce", "Web app requires PKCE", ("redirect_uri",), user_checks.check_pkce_required),
         ("sign_in", "A user signs in (PKCE, rotating refresh token)", ("redirect_uri",), user_checks.check_sign_in),
     ]
+    if device:
+        steps.append(("device_grant", "Native app can start a device sign-in", ("metadata",), device_checks.check_device_grant))
     with run.http:
         for name, title, needs, check in steps:
             if name in ("token_claims", "verification"):
