@@ -78,3 +78,55 @@ def test_notebook_06_signs_in_through_a_pasted_address_when_the_browser_is_remot
     assert "The address your browser ended on: (pasted)" in shown
     assert "Signed in. The gateway stored:" in shown
     assert "listening for the redirect: False" in shown
+
+
+# With a tenant and DEVICE_CLIENT_ID, the sign-in cell signs in with a device code instead of asking
+# for a pasted address. The cell runs here as written, in a namespace where a second local server
+# poses as the tenant (``is_local`` False) and a "phone" approves the code the cell printed.
+def test_notebook_06_signs_in_with_a_device_code_when_the_browser_is_remote_and_the_app_allows_it(capsys, monkeypatch):
+    import ast
+    import asyncio
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from helpers.calculator import start_calculator
+    from helpers.local_okta import start_local_okta
+    from helpers.local_okta.activate import approve
+    from helpers.user_login import UserLogin
+    from helpers.verification import Protection
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    source = next(cell.source for cell in notebook.cells if cell.cell_type == "code" and "browser_elsewhere()" in cell.source)
+    tenant = start_local_okta(name="test-remote-kernel-device-tenant")
+    server = start_calculator(Protection.from_settings(tenant.settings()), name="test-remote-kernel-device-calculator")
+    monkeypatch.setenv("TUTORIAL_BROWSER", "remote")
+    try:
+        settings = tenant.settings()
+        web_gateway = UserLogin(server.mcp_url, settings.require_web_client(), issuer=settings.issuer)
+        pending = web_gateway.begin(timeout=60, listener_name="test-remote-kernel-device-listener")
+
+        def phone():  # the learner, on another device, once the cell has shown a code
+            for _ in range(200):
+                codes = [r.user_code for r in list(tenant.device_flow.codes.values()) if r.status == "pending"]
+                if codes:
+                    approve(f"{tenant.url}/activate?user_code={codes[0]}", tenant.users[0])
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=phone, daemon=True).start()
+        namespace = {"auth_server": SimpleNamespace(is_local=False), "settings": settings, "SIGN_IN_MYSELF": False,
+                     "pending": pending, "gateway": web_gateway, "server": server, "UserLogin": UserLogin,
+                     "display": print, "Markdown": str, "user": tenant.users[0]}
+        code = compile(source, "sign-in cell", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        result = eval(code, namespace)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    finally:
+        server.stop()
+        tenant.stop()
+    shown = capsys.readouterr().out
+    assert "Signing in with a device code instead." in shown and f"{tenant.url}/activate" in shown
+    assert "The address your browser ended on" not in shown and "Signed in. The gateway stored:" in shown
+    assert namespace["gateway"].client == settings.device_client and namespace["gateway"].signed_in
+    assert pending.done and not pending.is_listening
