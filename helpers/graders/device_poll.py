@@ -1,0 +1,222 @@
+"""Grade a learner's device-sign-in polling loop against the local server, on the grader's clock.
+
+The learner writes ``poll_for_token(token_endpoint, client_id, device_code, interval, sleep=time.sleep)``
+(the shape of ``helpers/recipes/device_signin.py``). Each row starts its own device sign-in for the
+local ``device_app`` and calls the function with a ``sleep`` the grader controls: it moves a clock
+that the local server's device codes run on too (``LocalOkta.device_flow.clock``), so a 5 s interval
+takes no time and the *server* decides whether a poll came too soon. Things happen on the grader's
+cue (the user approves, denies, the server asks to slow down); a runaway loop is stopped after
+:data:`MAX_POLLS` polls. A refusal counts only when the function raises, and its message shows no
+device code and no token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from ..local_okta import LocalOkta, start_local_okta
+from ..local_okta.activate import approve
+from .report import Row, report
+
+__all__ = ["MAX_POLLS", "check_device_poll", "grade_device_poll"]
+
+#: Polls one row allows before it stops the learner's loop (a correct one needs at most five).
+MAX_POLLS = 25
+INTERVAL = 5
+
+
+class _Runaway(BaseException):
+    """Raised into the learner's loop to stop it (a BaseException: ``except Exception`` cannot hide it)."""
+
+
+class _Run:
+    """One row's device sign-in: the shared clock, the polls the server answered, the learner's outcome."""
+
+    def __init__(self, okta: LocalOkta, events: dict[int, Callable[["_Run"], None]]) -> None:
+        self.okta, self.events = okta, events
+        self.now = 1_000_000.0
+        self.sleeps: list[Any] = []
+        self.polls: list[tuple[float, str]] = []  # (clock, error or "token") for each poll of the token endpoint
+        client = okta.clients["device_app"]
+        okta.device_flow.clock = self.clock
+        answer = requests.post(okta.endpoint("device/authorize"), timeout=10,
+                               data={"client_id": client.client_id, "scope": "openid offline_access calculator.add"})
+        answer.raise_for_status()
+        self.started = answer.json()
+        self.client_id = client.client_id
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds) -> None:
+        self.sleeps.append(seconds)
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise TypeError(f"sleep() takes a number of seconds >= 0, not {seconds!r}")
+        if len(self.sleeps) > MAX_POLLS:
+            raise _Runaway
+        self.now += seconds
+        event = self.events.get(len(self.sleeps))
+        if event is not None:
+            event(self)
+
+    def approve(self, deny: bool = False) -> None:
+        approve(self.started["verification_uri_complete"], self.okta.users[0], deny=deny)
+
+    def run(self, poll_for_token: Callable) -> "_Run":
+        endpoint = self.okta.token_endpoint
+        with _watching(endpoint, self):
+            try:
+                self.result = poll_for_token(endpoint, self.client_id, self.started["device_code"],
+                                             self.started["interval"], sleep=self.sleep)
+            except _Runaway:
+                self.error = _Runaway()
+            except Exception as exc:  # the learner's refusal (or crash): judged by the row
+                self.error = exc
+        return self
+
+    # -- what happened ---------------------------------------------------------------------
+
+    def gaps(self) -> list[float]:
+        times = [t for t, _ in self.polls]
+        return [later - earlier for earlier, later in zip(times, times[1:])]
+
+    def answers(self) -> list[str]:
+        return [error for _, error in self.polls]
+
+    def got_tokens(self) -> bool:
+        return isinstance(self.result, dict) and isinstance(self.result.get("access_token"), str) \
+            and "error" not in self.result
+
+    def leaked(self) -> bool:
+        message = f"{self.error!s} {self.error!r}" if self.error is not None else ""
+        return self.started["device_code"] in message
+
+    def outcome(self) -> str:
+        if isinstance(self.error, _Runaway):
+            return f"still polling after {MAX_POLLS} polls"
+        if self.error is not None:
+            return f"raised {type(self.error).__name__}"
+        if isinstance(self.result, dict) and "error" in self.result:
+            return f"returned the error body ({self.result['error']})"
+        if self.got_tokens():
+            return "returned the tokens"
+        return f"returned {type(self.result).__name__}"
+
+
+@contextmanager
+def _watching(token_endpoint: str, run: _Run):
+    """Record every poll of the token endpoint made through requests (with the clock and the answer),
+    and stop a loop that polls more than :data:`MAX_POLLS` times."""
+    original = requests.sessions.Session.request
+
+    def watched(session, method, url, *args, **kwargs):
+        if str(url).split("?")[0] != token_endpoint:
+            return original(session, method, url, *args, **kwargs)
+        if len(run.polls) >= MAX_POLLS:
+            raise _Runaway
+        response = original(session, method, url, *args, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        run.polls.append((run.now, body.get("error", "token") if isinstance(body, dict) else "?"))
+        return response
+
+    requests.sessions.Session.request = watched
+    try:
+        yield
+    finally:
+        requests.sessions.Session.request = original
+
+
+def _slow_down(run: _Run) -> None:
+    run.okta.device_flow.demand_slower(run.started["user_code"])
+
+
+def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
+    """Grade ``poll_for_token`` against the running local server ``okta``: one :class:`Row` per behaviour."""
+    saved_clock, rows = okta.device_flow.clock, []
+    try:
+        approved = _Run(okta, {2: lambda r: r.approve()}).run(poll_for_token)  # approved before the second poll
+        rows.append(Row(
+            "approved", "returns the tokens", approved.outcome(), approved.got_tokens(),
+            why="once the user approved, the token endpoint answered 200 with the tokens, but your function did not "
+            "return that answer (or never got there).",
+            fix="loop: sleep(interval), post grant_type=urn:ietf:params:oauth:grant-type:device_code with device_code "
+            "and client_id, and return response.json() when the status is 200.",
+        ))
+        gaps = approved.gaps()
+        waited = bool(approved.polls) and all(gap >= INTERVAL for gap in gaps) and "slow_down" not in approved.answers()
+        rows.append(Row(
+            "waits the interval", f"≥ {INTERVAL} s between polls", _gaps_text(approved), waited,
+            why="polls came sooner than the interval the server named, so it answered slow_down: a client that polls "
+            "faster than asked loads the server and, at Okta, can be rate-limited.",
+            fix="call sleep(interval) before every poll, inside the loop (never poll twice without sleeping).",
+        ))
+        slowed = _Run(okta, {1: _slow_down, 4: lambda r: r.approve()}).run(poll_for_token)
+        after = slowed.gaps()[slowed.answers().index("slow_down"):] if "slow_down" in slowed.answers() else []
+        obeyed = slowed.got_tokens() and slowed.answers().count("slow_down") == 1 and bool(after) \
+            and all(gap >= INTERVAL + 5 for gap in after)
+        rows.append(Row(
+            "slow_down", f"then ≥ {INTERVAL + 5} s between polls", _gaps_text(slowed), obeyed,
+            why="after slow_down the interval must grow by 5 s for that poll and every later one (RFC 8628, 3.5); "
+            "your loop kept the old pace (the server answered slow_down again) or stopped.",
+            fix="on error == 'slow_down': interval += 5, then continue the loop (keep the new interval).",
+        ))
+        okta.set_device_code_lifetime(12)
+        try:
+            expired = _Run(okta, {}).run(poll_for_token)
+        finally:
+            okta.set_device_code_lifetime(None)
+        rows.append(_refusal_row("expired_token", expired, "expired_token"))
+        denied = _Run(okta, {1: lambda r: r.approve(deny=True)}).run(poll_for_token)
+        rows.append(_refusal_row("access_denied", denied, "access_denied"))
+        shown = [run for run in (expired, denied) if run.leaked()]
+        rows.append(Row(
+            "messages", "no device code", "device code in a message" if shown else "none shown", not shown,
+            why="your error message contains the device code: whoever reads the log can redeem it if the user "
+            "approves later.", fix="say what happened (expired, denied), never the device code or a token.",
+        ))
+    finally:
+        okta.device_flow.clock = saved_clock
+    return rows
+
+
+def _refusal_row(name: str, run: _Run, error: str) -> Row:
+    stopped = run.error is not None and not isinstance(run.error, _Runaway) and run.answers()[-1:] == [error]
+    return Row(
+        name, "raises, stops polling", run.outcome(), stopped,
+        why=f"the token endpoint answered {error}: the sign-in is over and no token will come, so the function "
+        "must raise (returning the error body lets a caller take it for tokens; polling on never ends).",
+        fix=f"on error == '{error}': raise an exception saying so (never return the answer, never keep polling).",
+    )
+
+
+def _gaps_text(run: _Run) -> str:
+    if not run.polls:
+        return "no poll"
+    gaps = run.gaps()
+    return "one poll" if not gaps else "gaps " + ", ".join(f"{gap:g} s" for gap in gaps)
+
+
+def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None,
+                      exercise: str = "Exercise 7.2") -> list[Row]:
+    """The section's check: grade ``poll_for_token`` on ``okta`` (or a private local server) and report."""
+    own = okta is None
+    server = start_local_okta(name=f"device-poll-grader-{secrets.token_hex(3)}") if own else okta
+    try:
+        with server.rate_limit_suspended():
+            rows = grade_device_poll(poll_for_token, server)
+    finally:
+        if own:
+            server.stop()
+    report(exercise, rows, success="your loop returns the tokens once the user approves, waits the interval, slows "
+           "down by 5 s when asked, and stops with an error on expired_token and access_denied.")
+    return rows

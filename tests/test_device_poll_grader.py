@@ -1,0 +1,112 @@
+"""The device-polling grader: the solution passes every row, a stub fails, typical mistakes get their row.
+
+Each version runs against the local server on the grader's clock (milliseconds, not minutes).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from helpers.exercises import ExerciseFeedback
+from helpers.graders.device_poll import check_device_poll, grade_device_poll
+from helpers.local_okta import start_local_okta
+from helpers.recipes.device_signin import poll_for_token as solution
+
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@pytest.fixture(scope="module")
+def okta():
+    server = start_local_okta(name="test-device-poll-grader")
+    yield server
+    server.stop()
+
+
+def failed(rows) -> list[str]:
+    return [row.name for row in rows if not row.passed]
+
+
+def stub(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    ...
+
+
+def ignores_slow_down(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    while True:
+        sleep(interval)
+        answer = requests.post(token_endpoint, data={"grant_type": GRANT, "device_code": device_code, "client_id": client_id}, timeout=10)
+        body = answer.json()
+        if answer.status_code == 200:
+            return body
+        if body["error"] in ("authorization_pending", "slow_down"):
+            continue
+        raise RuntimeError(body["error"])
+
+
+def returns_errors(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    while True:
+        sleep(interval)
+        body = requests.post(token_endpoint, data={"grant_type": GRANT, "device_code": device_code, "client_id": client_id}, timeout=10).json()
+        if body.get("error") == "authorization_pending":
+            continue
+        if body.get("error") == "slow_down":
+            interval += 5
+            continue
+        return body  # an error body handed back as if it were tokens
+
+
+def never_sleeps(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    while True:
+        answer = requests.post(token_endpoint, data={"grant_type": GRANT, "device_code": device_code, "client_id": client_id}, timeout=10)
+        if answer.status_code == 200:
+            return answer.json()
+        if answer.json()["error"] in ("expired_token", "access_denied"):
+            raise RuntimeError(answer.json()["error"])
+
+
+def leaks_the_code(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    try:
+        return solution(token_endpoint, client_id, device_code, interval, sleep=sleep)
+    except Exception as error:
+        raise RuntimeError(f"device code {device_code} failed: {error}") from None
+
+
+def test_the_solution_passes_every_row_in_well_under_a_second_of_waiting(okta):
+    started = time.monotonic()
+    rows = grade_device_poll(solution, okta)
+    assert failed(rows) == [] and len(rows) == 6
+    assert time.monotonic() - started < 20  # the 5 s intervals are the grader's, not real time
+    assert okta.device_flow.clock is time.monotonic  # the server's clock is given back
+
+
+def test_a_stub_fails(okta):
+    assert set(failed(grade_device_poll(stub, okta))) >= {"approved", "waits the interval", "slow_down", "expired_token",
+                                                          "access_denied"}
+
+
+def test_ignoring_slow_down_gets_the_slow_down_row(okta):
+    assert failed(grade_device_poll(ignores_slow_down, okta)) == ["slow_down"]
+
+
+def test_returning_an_error_body_gets_the_refusal_rows(okta):
+    rows = grade_device_poll(returns_errors, okta)
+    assert failed(rows) == ["expired_token", "access_denied"]
+    assert "returned the error body (expired_token)" in [row.got for row in rows]
+
+
+def test_a_loop_without_sleep_is_stopped_and_named(okta):
+    rows = grade_device_poll(never_sleeps, okta)
+    assert {"approved", "waits the interval"} <= set(failed(rows))
+    assert any("still polling after" in row.got for row in rows)
+
+
+def test_a_device_code_in_a_message_is_named(okta):
+    assert failed(grade_device_poll(leaks_the_code, okta)) == ["messages"]
+
+
+def test_the_check_reports_and_raises_feedback_for_a_wrong_version(okta, capsys):
+    with pytest.raises(ExerciseFeedback, match="slow_down"):
+        check_device_poll(ignores_slow_down, okta=okta, exercise="Exercise 7.2")
+    assert "slow_down" in capsys.readouterr().out
