@@ -110,3 +110,12 @@ def test_the_check_reports_and_raises_feedback_for_a_wrong_version(okta, capsys)
     with pytest.raises(ExerciseFeedback, match="slow_down"):
         check_device_poll(ignores_slow_down, okta=okta, exercise="Exercise 7.2")
     assert "slow_down" in capsys.readouterr().out
+
+
+def test_grading_leaves_the_servers_other_device_codes_alone(okta):
+    client = okta.clients["device_app"].client_id
+    waiting = requests.post(okta.endpoint("device/authorize"), data={"client_id": client, "scope": "openid"}, timeout=10).json()
+    grade_device_poll(solution, okta)
+    answer = requests.post(okta.token_endpoint, data={"grant_type": GRANT, "device_code": waiting["device_code"],
+                                                      "client_id": client}, timeout=10)
+    assert answer.json()["error"] == "authorization_pending"

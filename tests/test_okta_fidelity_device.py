@@ -21,6 +21,7 @@ import requests
 from helpers.local_okta import start_local_okta
 from helpers.local_okta.activate import DeviceApprovalError, approve
 from helpers.local_okta.device import DEVICE_GRANT
+from helpers.local_okta.tenant import App
 
 
 class FakeClock:
@@ -230,3 +231,23 @@ def test_the_org_authorization_server_serves_the_device_grant_too(okta, clock):
     # guide: "Both org and custom authorization servers support Device Authorization"
     response = requests.post(okta.endpoint("device/authorize", ""), data={"client_id": device_id(okta), "scope": "openid"}, timeout=10)
     assert response.status_code == 200 and "user_code" in response.json()
+
+
+def test_a_device_code_is_redeemed_only_by_its_own_app_at_its_own_server(okta, clock):
+    # inferred: a device code belongs to the app that asked for it, at the server that issued it
+    other = App(label="other_cli", name="Another CLI", client_id="0oa1anothercli0000009", grant_types=(DEVICE_GRANT,),
+                token_endpoint_auth_method="none", assigned_users=("ada@example.com",))
+    okta.tenant.apps.append(other)
+    okta.tenant.server("default").policies[-1].assigned_to += ("other_cli",)
+    try:
+        body = start(okta).json()
+        approve(body["verification_uri_complete"], okta.users[0])
+        invalid = (400, "invalid_grant", "The device code is invalid or has expired.")
+        assert answer(poll(okta, body["device_code"], client_id=other.client_id)) == invalid
+        org = requests.post(okta.endpoint("token", ""), data={"client_id": device_id(okta), "grant_type": DEVICE_GRANT,
+                                                             "device_code": body["device_code"]}, timeout=10)
+        assert answer(org) == invalid
+        clock.now += 5
+        assert poll(okta, body["device_code"]).status_code == 200  # its own app, at its own server
+    finally:
+        okta.tenant.apps.remove(other)

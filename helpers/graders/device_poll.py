@@ -37,9 +37,9 @@ class _Runaway(BaseException):
 class _Run:
     """One row's device sign-in: the shared clock, the polls the server answered, the learner's outcome."""
 
-    def __init__(self, okta: LocalOkta, events: dict[int, Callable[["_Run"], None]]) -> None:
+    def __init__(self, okta: LocalOkta, events: dict[int, Callable[["_Run"], None]], start: float) -> None:
         self.okta, self.events = okta, events
-        self.now = 1_000_000.0
+        self.now = start  # the server's own time when grading began: its other device codes live on
         self.sleeps: list[Any] = []
         self.polls: list[tuple[float, str]] = []  # (clock, error or "token") for each poll of the token endpoint
         client = okta.clients["device_app"]
@@ -143,8 +143,9 @@ def _slow_down(run: _Run) -> None:
 def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
     """Grade ``poll_for_token`` against the running local server ``okta``: one :class:`Row` per behaviour."""
     saved_clock, rows = okta.device_flow.clock, []
+    start = saved_clock()
     try:
-        approved = _Run(okta, {2: lambda r: r.approve()}).run(poll_for_token)  # approved before the second poll
+        approved = _Run(okta, {2: lambda r: r.approve()}, start).run(poll_for_token)  # approved before the second poll
         rows.append(Row(
             "approved", "returns the tokens", approved.outcome(), approved.got_tokens(),
             why="once the user approved, the token endpoint answered 200 with the tokens, but your function did not "
@@ -160,7 +161,7 @@ def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
             "faster than asked loads the server and, at Okta, can be rate-limited.",
             fix="call sleep(interval) before every poll, inside the loop (never poll twice without sleeping).",
         ))
-        slowed = _Run(okta, {1: _slow_down, 4: lambda r: r.approve()}).run(poll_for_token)
+        slowed = _Run(okta, {1: _slow_down, 4: lambda r: r.approve()}, start).run(poll_for_token)
         after = slowed.gaps()[slowed.answers().index("slow_down"):] if "slow_down" in slowed.answers() else []
         obeyed = slowed.got_tokens() and slowed.answers().count("slow_down") == 1 and bool(after) \
             and all(gap >= INTERVAL + 5 for gap in after)
@@ -172,11 +173,11 @@ def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
         ))
         okta.set_device_code_lifetime(12)
         try:
-            expired = _Run(okta, {}).run(poll_for_token)
+            expired = _Run(okta, {}, start).run(poll_for_token)
         finally:
             okta.set_device_code_lifetime(None)
         rows.append(_refusal_row("expired_token", expired, "expired_token"))
-        denied = _Run(okta, {1: lambda r: r.approve(deny=True)}).run(poll_for_token)
+        denied = _Run(okta, {1: lambda r: r.approve(deny=True)}, start).run(poll_for_token)
         rows.append(_refusal_row("access_denied", denied, "access_denied"))
         shown = [run for run in (expired, denied) if run.leaked()]
         rows.append(Row(
