@@ -251,3 +251,10 @@ def test_a_device_code_is_redeemed_only_by_its_own_app_at_its_own_server(okta, c
         assert poll(okta, body["device_code"]).status_code == 200  # its own app, at its own server
     finally:
         okta.tenant.apps.remove(other)
+
+
+def test_a_repeated_parameter_is_refused_in_oktas_words(okta):
+    # catalogue illegal_duplicated_parameters
+    response = requests.post(okta.endpoint("device/authorize"), timeout=10,
+                             data=[("client_id", device_id(okta)), ("scope", "openid"), ("scope", "profile")])
+    assert answer(response) == (400, "invalid_request", "Duplicate parameter provided in request. Duplicated parameters: [scope].")

@@ -228,6 +228,8 @@ def device_authorize_endpoint(state, oauth):
                 exc = errors.invalid_client(errors.INVALID_CLIENT_ID, checked)
             elif exc.error == "invalid_request" and exc.description == "Invalid client_id parameter value.":
                 exc = errors.invalid_client(errors.INVALID_CLIENT_ID, checked)
+            elif exc.error == "invalid_request":  # illegal_duplicated_parameters and the like, in Okta's words
+                exc = errors.invalid_request(errors.translate_parameter_error(exc.description or ""), checked)
             return JSONResponse(json.loads(exc.json), status_code=exc.status_code, headers={"Cache-Control": "no-store"})
         device_code, record = state.device_flow.issue(server_id, checked.client_id, checked.scopes,
                                                       getattr(checked, "okta_rule", None))
