@@ -1,0 +1,138 @@
+"""The notebooks run through ``.env`` against a server posing as a learner's own Okta org.
+
+Everywhere else the suite runs the notebooks with ``TUTORIAL_AUTH_SERVER=local``: each notebook
+starts the local server and knows its tenant. A learner with their own org runs them another
+way, and these tests do it that way:
+
+- ``python -m helpers.local_okta --as-tenant`` runs in a subprocess, as in a learner's terminal:
+  a tenant with an ``aus...`` authorization server, other client ids and secrets, the MCP
+  server's URL as audience, other people as users, keys of its own (:mod:`helpers.local_okta.rehearsal_tenant`);
+- the ``.env`` block it prints goes into ``.env`` in a temporary folder outside the repository
+  (mode 0600, owned by this user, as ``helpers.settings`` demands), beside a ``notebooks``
+  folder holding a copy of the notebook; ``OAUTH_CA_FILE`` in it is the only trust the kernel
+  gets (the suite's own ``SSL_CERT_FILE`` & co. are removed from the kernel's environment);
+- each notebook runs in a fresh kernel in that ``notebooks`` folder with neither
+  ``TUTORIAL_AUTH_SERVER`` nor any ``OAUTH_*`` setting in its environment, so the settings come
+  from ``.env`` alone; it must reach its checkpoint and say it used the org from ``.env``
+  (``AuthorizationServer.describe``), never that it started the local server.
+
+Adding a notebook is one line in :data:`NOTEBOOKS`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from recipe_env import ROOT, running_local_okta_cli
+from helpers.local_okta import default_tenant
+from helpers.local_okta.rehearsal_tenant import REHEARSAL_AUDIENCE, rehearsal_tenant
+
+#: The notebooks run against the tenant, in course order.
+NOTEBOOKS = [
+    "01_unauthenticated_server.ipynb",
+    "02_okta_setup_checks.ipynb",
+    "03_adding_jwt_verification.ipynb",
+    "04_fetching_tokens_three_ways.ipynb",
+    "05_decoding_claims_and_calling_tools.ipynb",
+]
+
+#: Settings the test process may hold that would override or bypass what ``.env`` says.
+_NOT_FOR_THE_KERNEL = ("TUTORIAL_AUTH_SERVER", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "LOCAL_OKTA_RATE_LIMIT")
+_SETTING_PREFIXES = ("OAUTH_", "M2M_", "READ_M2M_", "CLIENT_")
+
+
+@pytest.fixture(scope="module")
+def tenant():
+    """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests."""
+    with running_local_okta_cli("--as-tenant") as cli:
+        yield cli
+
+
+def env_block(lines: list[str]) -> str:
+    """The lines the CLI prints for ``.env``: from after "Paste into .env" to the first blank line."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("Paste into .env")) + 1
+    while not lines[start].strip():
+        start += 1
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return "\n".join(lines[start:end]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def learner_folder(tenant, tmp_path_factory) -> Path:
+    """A learner's project outside the repository: ``.env`` (0600) and an empty ``notebooks`` folder."""
+    folder = tmp_path_factory.mktemp("learner-project")
+    env_file = folder / ".env"
+    env_file.write_text(env_block(tenant.lines))
+    env_file.chmod(0o600)
+    (folder / "notebooks").mkdir()
+    assert not folder.resolve().is_relative_to(ROOT)
+    return folder
+
+
+def kernel_environment() -> dict[str, str]:
+    """This process's environment without anything that would decide the settings or the trust."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in _NOT_FOR_THE_KERNEL and not name.startswith(_SETTING_PREFIXES)}
+    env["PYTHONPATH"] = str(ROOT)  # the helpers package of this checkout
+    return env
+
+
+def test_the_rehearsal_tenant_differs_from_the_default_in_what_an_org_makes_its_own():
+    default, rehearsal = default_tenant(), rehearsal_tenant()
+    assert [s.id[:3] for s in rehearsal.authorization_servers] == ["aus"] * len(default.authorization_servers)
+    assert all(len(s.id) == 20 for s in rehearsal.authorization_servers)
+    assert rehearsal.authorization_servers[0].audience == REHEARSAL_AUDIENCE != default.authorization_servers[0].audience
+    assert [a.label for a in rehearsal.apps] == [a.label for a in default.apps]  # every app comes along
+    assert not {a.client_id for a in rehearsal.apps} & {a.client_id for a in default.apps}
+    assert all(a.client_id.startswith("0oa") and len(a.client_id) == 20 for a in rehearsal.apps)
+    assert not {u.login for u in rehearsal.users} & {u.login for u in default.users}
+    assert not {u.uid for u in rehearsal.users} & {u.uid for u in default.users}
+    web = rehearsal.app(label="web")
+    assert set(web.assigned_users) == {u.login for u in rehearsal.users}
+    assert rehearsal_tenant().apps[0].client_id != rehearsal.apps[0].client_id  # new ids per start
+
+
+def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant):
+    assert "/oauth2/aus" in tenant.env["OAUTH_ISSUER"] and "/oauth2/default" not in "\n".join(tenant.lines)
+    assert tenant.env["OAUTH_AUDIENCE"] == REHEARSAL_AUDIENCE
+    defaults = {a.client_id for a in default_tenant().apps}
+    for name in ("M2M_CLIENT_ID", "READ_M2M_CLIENT_ID", "CLIENT_ID"):
+        assert tenant.env[name].startswith("0oa") and tenant.env[name] not in defaults
+    assert len(tenant.users) == 2 and not {login for login, _ in tenant.users} & {u.login for u in default_tenant().users}
+    assert any(line.startswith("Posing as your own Okta org") for line in tenant.lines)
+
+
+def test_as_tenant_refuses_a_scenario_with_a_clear_message():
+    done = subprocess.run([sys.executable, "-m", "helpers.local_okta", "--as-tenant", "--scenario", "audience_mismatch"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2 and "--scenario works on the tutorial's default tenant only" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(300)  # a whole notebook in a fresh kernel
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_through_env_against_the_tenant(name, tenant, learner_folder):
+    copy = learner_folder / "notebooks" / name
+    shutil.copy(ROOT / "notebooks" / name, copy)
+    notebook = nbformat.read(copy, as_version=4)
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(copy.parent)}})
+    started = time.monotonic()
+    client.execute(env=kernel_environment())  # raises CellExecutionError at the first failing cell
+    print(f"{name}: {time.monotonic() - started:.1f} s against the tenant")
+    text = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+    assert not [o for cell in notebook.cells for o in cell.get("outputs", []) if o["output_type"] == "error"]
+    if "connect_authorization_server()" in "".join(cell.source for cell in notebook.cells):
+        assert f"Using the Okta authorization server {tenant.env['OAUTH_ISSUER']} (from .env and environment)." in text
+    assert "Using the local Okta-compatible authorization server" not in text
+    checkpoint = [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
+    assert "✅ Checkpoint passed" in "".join(output.get("text", "") for output in checkpoint.outputs)
