@@ -48,9 +48,8 @@ class LocalOkta:
     """One local Okta org: its tenant, keys and HTTP server.
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
-    or call :func:`start_local_okta`. Properties describe :attr:`server_id`, the custom
-    authorization server the tutorial uses (the tenant's first: ``default`` in the default
-    tenant), and so do methods whose ``server_id`` is left out.
+    or call :func:`start_local_okta`. Properties describe :attr:`server_id` (the tenant's first custom
+    authorization server: ``default``), and so do methods given no other ``server_id``.
     """
 
     def __init__(self, tenant: Tenant | None = None) -> None:
@@ -58,11 +57,9 @@ class LocalOkta:
         #: the ASGI app (also usable in-process, e.g. with an ASGI test client)
         self.app = build_app(self._state)
         self._server: background.BackgroundServer | None = None
-        #: the custom authorization server the tutorial uses: the tenant's first
-        self.server_id: str = self._state.configured.authorization_servers[0].id
+        self.server_id: str = self._state.configured.authorization_servers[0].id  #: the tutorial's server
 
-    def _which(self, server_id: str | None) -> str:
-        """``server_id``, or :attr:`server_id` when it is None (``""`` is the org server)."""
+    def _which(self, server_id: str | None) -> str:  # None: the tutorial's server ("" is the org server)
         return self.server_id if server_id is None else server_id
 
     # -- lifecycle -----------------------------------------------------------------------
