@@ -16,24 +16,42 @@ way, and these tests do it that way:
   from ``.env`` alone; it must reach its checkpoint and say it used the org from ``.env``
   (``AuthorizationServer.describe``), never that it started the local server.
 
+With a tenant, notebook 06 asks a person to sign in: it shows a "Sign in here" link and waits
+for the redirect, or (where nothing listens at the redirect URI) asks with ``input()`` for the
+address the browser ended on. It calls no ``webbrowser``, so ``BROWSER`` has nothing to catch.
+:class:`LearnerAtTheNotebook` plays that person from outside the kernel: it reads each link the
+notebook displays, signs in on the tenant's sign-in page as one of the tenant's users (the form
+posts of :func:`helpers.local_okta.signin.sign_in`, what a browser sends), follows the redirect
+as a browser does, and types the address it ended on when the notebook asks. Nothing in
+``helpers`` knows it is there. ``.env`` names the redirect URI with a port of the test's own
+(``OAUTH_REDIRECT_URI``, as a learner on a shared host does), and ``TUTORIAL_BROWSER=local``
+says the browser is on the kernel's machine (it is).
+
 Adding a notebook is one line in :data:`NOTEBOOKS`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import queue
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 from nbclient import NotebookClient
 
+from loopback import reserve_port
 from recipe_env import ROOT, running_local_okta_cli
 from helpers.local_okta import default_tenant
+from helpers.local_okta.signin import sign_in
 from helpers.local_okta.rehearsal_tenant import REHEARSAL_AUDIENCE, rehearsal_tenant
 
 #: The notebooks run against the tenant, in course order.
@@ -43,6 +61,7 @@ NOTEBOOKS = [
     "03_adding_jwt_verification.ipynb",
     "04_fetching_tokens_three_ways.ipynb",
     "05_decoding_claims_and_calling_tools.ipynb",
+    "06_user_login_and_refresh.ipynb",
 ]
 
 #: Settings the test process may hold that would override or bypass what ``.env`` says.
@@ -67,11 +86,18 @@ def env_block(lines: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def learner_folder(tenant, tmp_path_factory) -> Path:
+def redirect_port():
+    """The port of the web app's redirect URI, held for this module (see tests/loopback.py)."""
+    with reserve_port() as reservation:
+        yield reservation.port
+
+
+@pytest.fixture(scope="module")
+def learner_folder(tenant, redirect_port, tmp_path_factory) -> Path:
     """A learner's project outside the repository: ``.env`` (0600) and an empty ``notebooks`` folder."""
     folder = tmp_path_factory.mktemp("learner-project")
     env_file = folder / ".env"
-    env_file.write_text(env_block(tenant.lines))
+    env_file.write_text(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n")
     env_file.chmod(0o600)
     (folder / "notebooks").mkdir()
     assert not folder.resolve().is_relative_to(ROOT)
@@ -83,7 +109,73 @@ def kernel_environment() -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if name not in _NOT_FOR_THE_KERNEL and not name.startswith(_SETTING_PREFIXES)}
     env["PYTHONPATH"] = str(ROOT)  # the helpers package of this checkout
+    env["TUTORIAL_BROWSER"] = "local"  # the "browser" below runs on this machine
     return env
+
+
+#: The link a notebook shows a person who must sign in (``helpers.display.sign_in_markdown`` and notebook 06).
+_SIGN_IN_LINK = re.compile(r"\[Sign in here\]\((https://[^)\s]+)\)")
+
+
+class LearnerAtTheNotebook(NotebookClient):
+    """A notebook client with a person in front of it: one who clicks each "Sign in here" link the
+    notebook displays, signs in on the page it opens, and answers ``input()`` with the address the
+    browser ended on. ``login``/``password``: one of the tenant's users; ``verify``: the CA bundle
+    that trusts the tenant (the browser's trust store)."""
+
+    def __init__(self, *args, login: str, password: str, verify: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.login, self.password, self.verify = login, password, verify
+        self.addresses: queue.Queue[str] = queue.Queue()  # where the browser ended, newest last
+        self.links: list[str] = []  # every sign-in link the notebook showed
+        self.sign_ins = 0  # sign-ins that ended in a redirect back
+        self.failures: list[str] = []  # what went wrong in the browser (the test fails on any)
+        self._answering: asyncio.Task | None = None
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        kc.allow_stdin = True  # this front end answers input(), as JupyterLab does
+        self._answering = asyncio.ensure_future(self._answer_input_requests())
+        return kc
+
+    async def _answer_input_requests(self) -> None:
+        while True:
+            try:
+                msg = await self.kc.stdin_channel.get_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if msg["msg_type"] == "input_request":
+                address = await asyncio.to_thread(self.addresses.get, True, 60)
+                self.kc.input(address)
+
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] == "display_data":
+            for url in _SIGN_IN_LINK.findall(msg["content"]["data"].get("text/markdown", "")):
+                self.links.append(url)
+                threading.Thread(target=self._click, args=(url,), daemon=True).start()
+        return super().process_message(msg, cell, cell_index)
+
+    def _click(self, url: str) -> None:
+        """What a browser does with the link: the sign-in page, then the redirect it answers with."""
+        address = ""
+        try:
+            with requests.Session() as browser:
+                browser.trust_env = False  # its own trust store (requests' REQUESTS_CA_BUNDLE would win over verify)
+                browser.verify = self.verify
+                address = sign_in(url, self.login, self.password, session=browser)
+                self.sign_ins += 1
+                try:
+                    browser.get(address, allow_redirects=False, timeout=10)  # the gateway's listener, if any
+                except requests.ConnectionError:
+                    pass  # nothing listens there: the browser shows "cannot connect" with this address
+        except Exception as exc:  # noqa: BLE001 - reported by the test, never lost in a thread
+            self.failures.append(f"{type(exc).__name__}: {exc}")
+        self.addresses.put(address)
+
+    async def _async_cleanup_kernel(self) -> None:
+        if self._answering is not None:
+            self._answering.cancel()
+        await super()._async_cleanup_kernel()
 
 
 def test_the_rehearsal_tenant_differs_from_the_default_in_what_an_org_makes_its_own():
@@ -124,11 +216,14 @@ def test_notebook_runs_through_env_against_the_tenant(name, tenant, learner_fold
     copy = learner_folder / "notebooks" / name
     shutil.copy(ROOT / "notebooks" / name, copy)
     notebook = nbformat.read(copy, as_version=4)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(copy.parent)}})
+    login, password = tenant.users[0]
+    client = LearnerAtTheNotebook(notebook, timeout=120, kernel_name="python3",
+                                  resources={"metadata": {"path": str(copy.parent)}},
+                                  login=login, password=password, verify=tenant.env["REQUESTS_CA_BUNDLE"])
     started = time.monotonic()
     client.execute(env=kernel_environment())  # raises CellExecutionError at the first failing cell
-    print(f"{name}: {time.monotonic() - started:.1f} s against the tenant")
+    print(f"{name}: {time.monotonic() - started:.1f} s against the tenant, {client.sign_ins} sign-in(s) by the learner")
+    assert client.failures == [] and client.sign_ins == len(client.links)
     text = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
     assert not [o for cell in notebook.cells for o in cell.get("outputs", []) if o["output_type"] == "error"]
     if "connect_authorization_server()" in "".join(cell.source for cell in notebook.cells):
