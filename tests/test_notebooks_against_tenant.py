@@ -47,6 +47,7 @@ import nbformat
 import pytest
 import requests
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from loopback import reserve_port
 from recipe_env import ROOT, running_local_okta_cli
@@ -96,9 +97,8 @@ def redirect_port():
 def learner_folder(tenant, redirect_port, tmp_path_factory) -> Path:
     """A learner's project outside the repository: ``.env`` (0600) and an empty ``notebooks`` folder."""
     folder = tmp_path_factory.mktemp("learner-project")
-    env_file = folder / ".env"
-    env_file.write_text(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n")
-    env_file.chmod(0o600)
+    with os.fdopen(os.open(folder / ".env", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as env_file:
+        env_file.write(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n")
     (folder / "notebooks").mkdir()
     assert not folder.resolve().is_relative_to(ROOT)
     return folder
@@ -126,7 +126,7 @@ class LearnerAtTheNotebook(NotebookClient):
     def __init__(self, *args, login: str, password: str, verify: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.login, self.password, self.verify = login, password, verify
-        self.addresses: queue.Queue[str] = queue.Queue()  # where the browser ended, newest last
+        self.addresses: queue.Queue[str] = queue.Queue()  # "cannot connect" pages' addresses, to paste
         self.links: list[str] = []  # every sign-in link the notebook showed
         self.sign_ins = 0  # sign-ins that ended in a redirect back
         self.failures: list[str] = []  # what went wrong in the browser (the test fails on any)
@@ -145,7 +145,11 @@ class LearnerAtTheNotebook(NotebookClient):
             except queue.Empty:
                 continue
             if msg["msg_type"] == "input_request":
-                address = await asyncio.to_thread(self.addresses.get, True, 60)
+                try:
+                    address = await asyncio.to_thread(self.addresses.get, True, 60)
+                except queue.Empty:
+                    self.failures.append(f"asked {msg['content']['prompt']!r}, but no sign-in ended on a page to copy")
+                    address = ""
                 self.kc.input(address)
 
     def process_message(self, msg, cell, cell_index):
@@ -157,7 +161,6 @@ class LearnerAtTheNotebook(NotebookClient):
 
     def _click(self, url: str) -> None:
         """What a browser does with the link: the sign-in page, then the redirect it answers with."""
-        address = ""
         try:
             with requests.Session() as browser:
                 browser.trust_env = False  # its own trust store (requests' REQUESTS_CA_BUNDLE would win over verify)
@@ -166,11 +169,10 @@ class LearnerAtTheNotebook(NotebookClient):
                 self.sign_ins += 1
                 try:
                     browser.get(address, allow_redirects=False, timeout=10)  # the gateway's listener, if any
-                except requests.ConnectionError:
-                    pass  # nothing listens there: the browser shows "cannot connect" with this address
+                except requests.ConnectionError:  # nothing listens: "cannot connect", the address to copy
+                    self.addresses.put(address)
         except Exception as exc:  # noqa: BLE001 - reported by the test, never lost in a thread
             self.failures.append(f"{type(exc).__name__}: {exc}")
-        self.addresses.put(address)
 
     async def _async_cleanup_kernel(self) -> None:
         if self._answering is not None:
@@ -210,18 +212,36 @@ def test_as_tenant_refuses_a_scenario_with_a_clear_message():
     assert "Traceback" not in done.stderr
 
 
+def run_as_the_learner(notebook, tenant, folder: Path) -> LearnerAtTheNotebook:
+    """Execute ``notebook`` in a fresh kernel in ``folder``, the tenant's first user at the keyboard."""
+    login, password = tenant.users[0]
+    client = LearnerAtTheNotebook(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                                  login=login, password=password, verify=tenant.env["REQUESTS_CA_BUNDLE"])
+    client.execute(env=kernel_environment())  # raises CellExecutionError at the first failing cell
+    return client
+
+
+def test_a_notebook_that_assumes_the_local_server_fails_here(tenant, learner_folder):
+    # What this module exists to catch: code that works only because the suite forces the local server.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from helpers.authorization_server import connect_authorization_server\n"
+        "auth_server = connect_authorization_server()\n"
+        "print(auth_server.describe())\n"
+        "print(auth_server.local.users[0].login)  # the default tenant's test user"
+    )])
+    with pytest.raises(CellExecutionError, match="AttributeError"):
+        run_as_the_learner(notebook, tenant, learner_folder / "notebooks")
+    assert "(from .env and environment)" in notebook.cells[0].outputs[0]["text"]
+
+
 @pytest.mark.timeout(300)  # a whole notebook in a fresh kernel
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_through_env_against_the_tenant(name, tenant, learner_folder):
     copy = learner_folder / "notebooks" / name
     shutil.copy(ROOT / "notebooks" / name, copy)
     notebook = nbformat.read(copy, as_version=4)
-    login, password = tenant.users[0]
-    client = LearnerAtTheNotebook(notebook, timeout=120, kernel_name="python3",
-                                  resources={"metadata": {"path": str(copy.parent)}},
-                                  login=login, password=password, verify=tenant.env["REQUESTS_CA_BUNDLE"])
     started = time.monotonic()
-    client.execute(env=kernel_environment())  # raises CellExecutionError at the first failing cell
+    client = run_as_the_learner(notebook, tenant, copy.parent)
     print(f"{name}: {time.monotonic() - started:.1f} s against the tenant, {client.sign_ins} sign-in(s) by the learner")
     assert client.failures == [] and client.sign_ins == len(client.links)
     text = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
