@@ -33,6 +33,7 @@ Adding a notebook is one line in :data:`NOTEBOOKS`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import queue
 import re
@@ -193,6 +194,34 @@ def test_the_rehearsal_tenant_differs_from_the_default_in_what_an_org_makes_its_
     web = rehearsal.app(label="web")
     assert set(web.assigned_users) == {u.login for u in rehearsal.users}
     assert rehearsal_tenant().apps[0].client_id != rehearsal.apps[0].client_id  # new ids per start
+
+
+def test_records_that_name_a_server_or_an_app_by_id_follow_the_new_ids(monkeypatch):
+    # Such as an AI agent's resource connections (they name an authorization server by id).
+    from helpers.local_okta import rehearsal_tenant as module
+    from helpers.local_okta.tenant import Tenant
+
+    @dataclasses.dataclass
+    class Link:
+        server: str
+        client: str
+        user: str
+        note: str = "calculator"
+
+    @dataclasses.dataclass
+    class LinkedTenant(Tenant):
+        links: list = dataclasses.field(default_factory=list)
+
+    def linked(redirect_uris):
+        base = default_tenant(redirect_uris)
+        return LinkedTenant(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Tenant)},
+                            links=[Link("default", base.app(label="web").client_id, base.users[0].login)])
+
+    monkeypatch.setattr(module, "default_tenant", linked)
+    tenant = module.rehearsal_tenant()
+    link = tenant.links[0]
+    assert (link.server, link.client, link.user, link.note) == (
+        tenant.authorization_servers[0].id, tenant.app(label="web").client_id, tenant.users[0].login, "calculator")
 
 
 def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant):

@@ -21,6 +21,7 @@ Because it is derived from the default tenant, an app added there comes along wi
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 
 from .defaults import DEFAULT_REDIRECT_URIS, default_tenant
@@ -42,19 +43,38 @@ def rehearsal_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRE
     tells a learner to set them up; that is what a learner's org has in common with the default.
     """
     tenant = default_tenant(redirect_uris)
-    calculator = tenant.authorization_servers[0]
+    renamed: dict[str, str] = {}  # old id or login -> new one, for records that refer to them
     for server in tenant.authorization_servers:
-        server.id = new_okta_id("aus")
+        new_id = new_okta_id("aus")
+        renamed[server.id], server.id = new_id, new_id
+    calculator = tenant.authorization_servers[0]
     calculator.name, calculator.audience = "Calculator MCP server", REHEARSAL_AUDIENCE
     for app in tenant.apps:
-        app.client_id = new_okta_id("0oa")
+        new_id = new_okta_id("0oa")
+        renamed[app.client_id], app.client_id = new_id, new_id
         if not app.is_public:
             app.client_secret = None  # generated on start, like every secret of the default tenant
     people = [TestUser(login, secrets.token_urlsafe(12), new_okta_id("00u"), name) for login, name in _PEOPLE]
-    logins = dict(zip((user.login for user in tenant.users), (user.login for user in people)))
+    renamed.update(zip((user.login for user in tenant.users), (user.login for user in people)))
     for app in tenant.apps:
         if app.assigned_users is not None:
-            app.assigned_users = tuple(logins.get(login, login) for login in app.assigned_users)
+            app.assigned_users = tuple(renamed.get(login, login) for login in app.assigned_users)
     tenant.users = people
     tenant.idp_id = new_okta_id("00o")
+    _follow_renames(tenant, renamed)
     return tenant
+
+
+def _follow_renames(tenant: Tenant, renamed: dict[str, str]) -> None:
+    """Point the tenant's other records (such as an AI agent's resource connections, which name an
+    authorization server by id) at the new ids: every string field equal to an old id or login."""
+    own = {"authorization_servers", "apps", "users"}
+    for field in dataclasses.fields(tenant):
+        records = getattr(tenant, field.name)
+        if field.name in own or not isinstance(records, list):
+            continue
+        for record in records:
+            if dataclasses.is_dataclass(record):
+                for name, value in vars(record).items():
+                    if isinstance(value, str) and value in renamed:
+                        setattr(record, name, renamed[value])
