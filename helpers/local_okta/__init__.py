@@ -34,6 +34,7 @@ from .app import build_app
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
+from .mcp_resource import MCP_SERVER_ID, add_mcp_resource
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
 
@@ -247,6 +248,12 @@ class LocalOkta:
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
+
+    def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
+        """Add an authorization server whose audience is ``mcp_url`` (an MCP server's URL), with the
+        calculator's scopes and a policy for the ``mcp_client`` app; its issuer (``mcp_resource.py``)."""
+        add_mcp_resource(self._state, mcp_url, server_id=server_id)
+        return self.issuer_for(server_id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -1,0 +1,18 @@
+"""A standard MCP client against the Okta-protected calculator (notebook 07, sections 1 and 2).
+
+- ``server.py``: the calculator protected for the audience Okta should put in its tokens, the MCP
+  server's own URL (:func:`start_mcp_calculator`);
+- ``browser.py``: FastMCP's ``OAuth`` signed in without a person at the browser, by filling in
+  the local sign-in page (:func:`sign_in_automatically`), and the client's log kept out of cells;
+- ``configs.py``: the MCP configuration of Claude Code, VS Code, Cursor and Codex for the calculator,
+  as Okta's *Configure an AI agent for Agent Gateway* guide gives it.
+"""
+
+from helpers.mcp_client.browser import quiet_client_logs, sign_in_automatically
+from helpers.mcp_client.configs import client_configurations
+from helpers.mcp_client.server import McpCalculator, mcp_client_redirect_uri, start_mcp_calculator
+
+__all__ = [
+    "McpCalculator", "client_configurations", "mcp_client_redirect_uri", "quiet_client_logs",
+    "sign_in_automatically", "start_mcp_calculator",
+]

@@ -1,0 +1,3 @@
+"""Placeholder"""
+def client_configurations(*a, **k):
+    return {}
