@@ -179,6 +179,7 @@ class LocalOkta:
             m2m_client=m2m,
             web_client=clients["web"],
             read_only_client=clients["read_service"],
+            mcp_client=clients.get("mcp_client"),
             source="local authorization server",
         )
 

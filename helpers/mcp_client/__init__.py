@@ -10,9 +10,9 @@
 
 from helpers.mcp_client.browser import quiet_client_logs, sign_in_automatically
 from helpers.mcp_client.configs import client_configurations
-from helpers.mcp_client.server import McpCalculator, mcp_client_redirect_uri, start_mcp_calculator
+from helpers.mcp_client.server import McpCalculator, mcp_client_redirect_uri, require_mcp_client, start_mcp_calculator
 
 __all__ = [
     "McpCalculator", "client_configurations", "mcp_client_redirect_uri", "quiet_client_logs",
-    "sign_in_automatically", "start_mcp_calculator",
+    "require_mcp_client", "sign_in_automatically", "start_mcp_calculator",
 ]

@@ -21,10 +21,10 @@ from helpers import background
 from helpers.authorization_server import AuthorizationServer
 from helpers.calculator import MCP_PATH, CalculatorServer, calculator_app, quiet_server_logs
 from helpers.local_okta.mcp_resource import MCP_SERVER_ID
-from helpers.settings import ConfigurationError, Settings
+from helpers.settings import ClientCredentials, ConfigurationError, Settings
 from helpers.verification import Protection
 
-__all__ = ["McpCalculator", "mcp_client_redirect_uri", "start_mcp_calculator"]
+__all__ = ["McpCalculator", "mcp_client_redirect_uri", "require_mcp_client", "start_mcp_calculator"]
 
 #: Where a standard MCP client's loopback listener receives the sign-in redirect with a real tenant
 #: (registered on the MCP client app; Okta compares it exactly, port included).
@@ -70,6 +70,20 @@ def start_mcp_calculator(auth_server: AuthorizationServer, *, name: str = "calcu
         served = background.start(name=name, port=port,
                                   app_for_url=lambda url: calculator_app(chosen["protection"], base_url=url))
     return McpCalculator(CalculatorServer(served), chosen["protection"])
+
+
+def require_mcp_client(settings: Settings) -> ClientCredentials:
+    """The MCP client app's id (``MCP_CLIENT_ID``), or an error saying what to create in Okta."""
+    if settings.mcp_client is None:
+        raise ConfigurationError(
+            "MCP_CLIENT_ID is not set (or still a placeholder): a standard MCP client needs a pre-registered "
+            "client, because Okta refuses dynamic client registration. Create one in Okta (Applications > "
+            "Create App Integration > OIDC - OpenID Connect > Native Application; grant types Authorization "
+            "Code and Refresh Token; Client authentication: None, with PKCE; sign-in redirect URI "
+            f"{REGISTERED_MCP_REDIRECT_URI}; assign yourself), give it an access policy rule on the "
+            "authorization server, then copy its Client ID into MCP_CLIENT_ID in .env."
+        )
+    return settings.mcp_client
 
 
 def mcp_client_redirect_uri(settings: Settings) -> tuple[str, int | None]:

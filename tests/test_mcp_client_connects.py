@@ -1,0 +1,132 @@
+"""A standard MCP client (FastMCP's ``OAuth``) connects to the Okta-protected calculator.
+
+Against the local server: the pre-registered public client signs in (headless, through the local
+sign-in page) and calls ``add``; the token's audience is the MCP server's URL; a calculator whose
+authorization server has another audience is refused (``invalid_target``); without a client id
+FastMCP falls back to dynamic client registration, which finds nothing to register at; a redirect
+URI on ``localhost`` (not the registered loopback IP) is refused by the sign-in page.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.auth import OAuth
+
+from helpers.authorization_server import AuthorizationServer
+from helpers.calculator import start_calculator
+from helpers.local_okta import start_local_okta
+from helpers.mcp_client import (
+    mcp_client_redirect_uri, quiet_client_logs, require_mcp_client, sign_in_automatically, start_mcp_calculator,
+)
+from helpers.mcp_client.browser import _is_loopback_http
+from helpers.mcp_client.server import _tenant_port
+from helpers.settings import ConfigurationError, Settings, load_settings
+from helpers.verification import Protection
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def auth_server():
+    okta = start_local_okta(name="test-mcp-client-okta")
+    yield AuthorizationServer(okta.settings(), okta)
+    okta.stop()
+
+
+@pytest.fixture(scope="module")
+def calculator(auth_server):
+    server = start_mcp_calculator(auth_server, name="test-mcp-client-calculator")
+    yield server
+    server.stop()
+
+
+def client_auth(auth_server, mcp_url, **options):
+    host, port = mcp_client_redirect_uri(auth_server.settings)
+    options = {"client_id": auth_server.settings.mcp_client.client_id, "scopes": ["calculator.add"],
+               "callback_host": host, "callback_port": port, **options}
+    return sign_in_automatically(OAuth(mcp_url, **options), auth_server.local.users[0])
+
+
+async def test_protection_audience_is_the_mcp_url(calculator, auth_server):
+    assert calculator.protection.audience == calculator.mcp_url
+    assert calculator.issuer != auth_server.settings.issuer  # its own authorization server
+    assert calculator.issuer.startswith(auth_server.local.url + "/oauth2/aus")
+
+
+async def test_fastmcp_oauth_with_the_pre_registered_client_calls_add(calculator, auth_server):
+    oauth = client_auth(auth_server, calculator.mcp_url)
+    with quiet_client_logs():
+        async with Client(calculator.mcp_url, auth=oauth) as client:
+            result = await client.call_tool("add", {"a": 2, "b": 3})
+            me = (await client.call_tool("get_me", {})).data
+    assert result.data == 5
+    assert me["audience"] == calculator.mcp_url
+    assert me["client_id"] == auth_server.settings.mcp_client.client_id
+    assert me["sub"] == auth_server.local.users[0].login
+    assert oauth.context.client_info.client_secret is None
+    assert oauth.context.client_info.token_endpoint_auth_method == "none"
+
+
+async def test_a_mismatched_audience_is_refused(auth_server):
+    """The calculator names the `default` server, whose audience is not the calculator's URL."""
+    mismatched = start_calculator(Protection.from_settings(auth_server.settings), name="test-mcp-client-mismatched")
+    try:
+        oauth = client_auth(auth_server, mismatched.mcp_url)
+        with quiet_client_logs(), pytest.raises(Exception) as caught:
+            async with Client(mismatched.mcp_url, auth=oauth):
+                pass
+    finally:
+        mismatched.stop()
+    assert f"The authorization server has rejected the 'resource' parameter: {mismatched.mcp_url}" in str(caught.value)
+
+
+async def test_without_a_client_id_fastmcp_tries_registration_and_fails(calculator, auth_server):
+    oauth = sign_in_automatically(OAuth(calculator.mcp_url, scopes=["calculator.add"], callback_host="127.0.0.1"),
+                                  auth_server.local.users[0])
+    with quiet_client_logs(), pytest.raises(Exception) as caught:
+        async with Client(calculator.mcp_url, auth=oauth):
+            pass
+    assert "Registration failed: 404" in str(caught.value)
+
+
+async def test_localhost_redirect_is_not_the_registered_one(calculator, auth_server):
+    oauth = client_auth(auth_server, calculator.mcp_url, callback_host="localhost")
+    with quiet_client_logs(), pytest.raises(Exception) as caught:
+        async with Client(calculator.mcp_url, auth=oauth):
+            pass
+    assert "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings." in str(caught.value)
+
+
+def test_the_browser_stand_in_only_goes_to_loopback():
+    assert _is_loopback_http("http://127.0.0.1:8766/callback?code=x")
+    assert not _is_loopback_http("https://evil.example.com/callback?code=x")
+    assert not _is_loopback_http("http://192.168.1.5:8766/callback")
+
+
+def test_sign_in_automatically_needs_a_bound_oauth(auth_server):
+    with pytest.raises(TypeError, match="MCP server's URL"):
+        sign_in_automatically(OAuth(client_id="x"), auth_server.local.users[0])
+
+
+def test_redirect_uri_local_and_tenant():
+    assert mcp_client_redirect_uri(Settings(mode="local")) == ("127.0.0.1", None)
+    assert mcp_client_redirect_uri(Settings(mode="okta", issuer="https://x.okta.com/oauth2/default")) == ("127.0.0.1", 8766)
+
+
+def test_tenant_calculator_is_served_at_the_audience():
+    assert _tenant_port(Settings(mode="okta", audience="http://127.0.0.1:8000/mcp")) == 8000
+    for audience in ("api://default", "https://calculator-mcp-server.example.com", "http://localhost:8000/mcp"):
+        with pytest.raises(ConfigurationError, match="audience is the MCP server's URL"):
+            _tenant_port(Settings(mode="okta", audience=audience))
+
+
+def test_mcp_client_id_setting(tmp_path):
+    env = {"OAUTH_ISSUER": "https://x.okta.com/oauth2/default", "OAUTH_AUDIENCE": "api://default",
+           "M2M_CLIENT_ID": "0oa1", "M2M_CLIENT_SECRET": "s"}
+    assert load_settings({**env, "MCP_CLIENT_ID": "0oa1mcp"}, env_file="").mcp_client.client_id == "0oa1mcp"
+    assert load_settings({**env, "MCP_CLIENT_ID": "0oa1mcp"}, env_file="").mcp_client.client_secret is None
+    assert load_settings({**env, "MCP_CLIENT_ID": "{yourMcpClientNativeAppClientId}"}, env_file="").mcp_client is None
+    settings = load_settings(env, env_file="")
+    with pytest.raises(ConfigurationError, match="Native Application"):
+        require_mcp_client(settings)
