@@ -54,7 +54,7 @@ def sign_in_automatically(oauth: OAuth, user: TestUser) -> OAuth:
         try:
             redirect = await anyio.to_thread.run_sync(sign_in, authorization_url, user.login, user.password)
         except SignInError as exc:
-            raise AutomaticSignInError(f"The sign-in page showed an error instead of redirecting back: {exc}") from None
+            raise AutomaticSignInError(f"The sign-in page showed an error page: {exc}") from None
         if not _is_loopback_http(redirect):  # a browser would follow it; this stand-in goes only to this machine
             raise AutomaticSignInError("The sign-in page redirected somewhere other than a loopback listener.")
         task = asyncio.get_running_loop().create_task(_deliver(redirect))
