@@ -24,7 +24,7 @@ from helpers.mcp_client.server import _tenant_port
 from helpers.settings import ConfigurationError, Settings, load_settings
 from helpers.verification import Protection
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Using in-memory token storage")]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from helpers.graders.mcp_client import check_mcp_client, grade_mcp_client
 from helpers.local_okta import start_local_okta
 from helpers.mcp_client import start_mcp_calculator
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Using in-memory token storage")]
 
 ROWS = ["an OAuth for the calculator", "pre-registered client id", "no client secret", "redirect URI",
         "signs in and calls add", "token for this MCP server"]
