@@ -18,6 +18,11 @@ API's catalogue ``data/error-codes.json`` (by ``errorCode``), and guides under `
   ``invalid_target`` "The authorization server has rejected the 'resource' parameter: ..."
   (catalogue ``unsupported_resource``).
 - The Native app (a public client) must use PKCE: catalogue ``pkce_missing_challenge``.
+- Client ID metadata documents (switch, off by default): ``docs/guides/ai-agent-cimd-registration/
+  main/index.md`` and the catalogue's ``cimd_*`` rows. **Beyond Okta's documents**: a registered
+  CIMD URL signing a user in as a public client (Okta documents private_key_jwt with token exchange
+  and JWT bearer only); the refusal at /authorize is an error page, as for an unknown client id
+  (inferred).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
@@ -181,3 +187,116 @@ def test_add_mcp_resource_replaces_and_keeps_keys(okta):
 def test_add_mcp_resource_wants_an_absolute_url(okta, bad):
     with pytest.raises(ValueError, match="absolute http"):
         okta.add_mcp_resource(bad)
+
+
+# -- client ID metadata documents (CIMD), behind a switch -----------------------------------
+# guides/ai-agent-cimd-registration/main/index.md: registered CIMD URLs only, exact match; the
+# document's client_id must be the URL, redirect_uris a non-empty array. Catalogue texts by internal
+# code (cimd_*). Going further than Okta documents (a CIMD URL as a public client for the
+# authorization code grant) is the local server's demo, marked in cimd.py.
+
+CIMD_DOCUMENTS: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def cimd_host():
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from helpers import background
+
+    def document(request):
+        found = CIMD_DOCUMENTS.get(request.path_params["name"])
+        return Response(found, media_type="application/json") if isinstance(found, str) else JSONResponse(found)
+
+    host = background.start(Starlette(routes=[Route("/cimd/{name}", document)]), name="test-cimd-host", tls=True)
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def cimd(okta, cimd_host):
+    from helpers.local_okta.cimd import set_client_id_metadata_documents
+
+    def register(name, document, registered=True):
+        url = f"{cimd_host.url}/cimd/{name}"
+        CIMD_DOCUMENTS[name] = document(url) if callable(document) else document
+        set_client_id_metadata_documents(okta, [url] if registered else [f"{cimd_host.url}/cimd/someone-else"])
+        return url
+
+    yield register
+    set_client_id_metadata_documents(okta, None)
+
+
+def good_document(url):
+    return {"client_id": url, "client_name": "A CIMD client", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
+
+
+def cimd_authorize(okta, url, redirect=REDIRECT):
+    _, challenge = pkce_pair()
+    params = {"client_id": url, "response_type": "code", "scope": "calculator.add", "redirect_uri": redirect,
+              "state": "st-1", "code_challenge": challenge, "code_challenge_method": "S256", "resource": MCP_URL}
+    return requests.get(okta.endpoint("authorize", MCP_SERVER_ID) + "?" + urlencode(params), allow_redirects=False, timeout=10)
+
+
+def test_cimd_is_off_by_default(okta, cimd_host):
+    CIMD_DOCUMENTS["off"] = good_document(f"{cimd_host.url}/cimd/off")
+    metadata = requests.get(okta.issuer + "/.well-known/oauth-authorization-server", timeout=10).json()
+    assert "client_id_metadata_document_supported" not in metadata
+    answer = cimd_authorize(okta, f"{cimd_host.url}/cimd/off")
+    assert answer.status_code == 400 and "Invalid value for 'client_id' parameter." in unescape(answer.text)
+
+
+def test_cimd_switched_on_is_advertised_and_signs_in(okta, cimd):
+    url = cimd("good", good_document)
+    metadata = requests.get(okta.issuer_for(MCP_SERVER_ID) + "/.well-known/oauth-authorization-server", timeout=10).json()
+    assert metadata["client_id_metadata_document_supported"] is True
+    query = redirect_query(okta, cimd_authorize(okta, url).url)
+    assert "code" in query, query
+
+
+@pytest.mark.parametrize("name, document, text", [
+    ("mismatch", lambda url: {**good_document(url), "client_id": url + "x"},
+     "The 'client_id' in the metadata document does not match the URL used to fetch it."),  # cimd_client_id_mismatch
+    ("no-uris", lambda url: {k: v for k, v in good_document(url).items() if k != "redirect_uris"},
+     "The metadata document is missing the required 'redirect_uris' field."),  # cimd_missing_redirect_uris
+    ("empty-uris", lambda url: {**good_document(url), "redirect_uris": []},
+     "The metadata document is missing the required 'redirect_uris' field."),  # cimd_missing_redirect_uris
+    ("not-json", "{not json", "The metadata document could not be parsed as valid JSON."),  # cimd_invalid_metadata_json
+    ("keys", lambda url: {**good_document(url), "token_endpoint_auth_method": "private_key_jwt"},
+     "The metadata document contains invalid client configuration details."),  # cimd_invalid_client_details
+])
+def test_cimd_document_refusals(okta, cimd, name, document, text):
+    url = cimd(name, document)
+    answer = cimd_authorize(okta, url)
+    assert answer.status_code == 400 and not answer.is_redirect  # an error page: the client is not known
+    assert text in unescape(answer.text)
+    token = requests.post(okta.endpoint("token", MCP_SERVER_ID), data={
+        "grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT, "code_verifier": "v" * 43,
+        "client_id": url}, timeout=10)
+    assert token.status_code == 400
+    assert token.json() == {"error": "invalid_client_metadata", "error_description": text}
+
+
+def test_cimd_url_not_registered(okta, cimd):
+    """cimd_client_id_not_matching_entity: exact match with a registered URL only."""
+    url = cimd("unregistered", good_document, registered=False)
+    answer = cimd_authorize(okta, url)
+    assert answer.status_code == 400
+    assert "The CIMD client does not match any configured CIMD client entity." in unescape(answer.text)
+
+
+def test_cimd_redirect_uris_match_exactly(okta, cimd):
+    """No RFC 8252 port leeway for a document's redirect URIs: only what it lists."""
+    url = cimd("exact", good_document)
+    answer = cimd_authorize(okta, url, redirect="http://127.0.0.1:8767/callback")
+    assert answer.status_code == 400 and not answer.is_redirect
+    assert "Login redirect URI" in answer.text
+
+
+def test_cimd_urls_must_be_https(okta):
+    from helpers.local_okta.cimd import set_client_id_metadata_documents
+
+    with pytest.raises(ValueError, match="https"):
+        set_client_id_metadata_documents(okta, ["http://127.0.0.1:1/cimd.json"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 
+from .cimd import CIMD_LABEL
 from .keys import KeySet
 from .scenarios import apply_scenario
 from .state import OktaState
@@ -37,14 +38,15 @@ def add_mcp_resource(
     mcp_url: str,
     *,
     server_id: str = MCP_SERVER_ID,
-    client_labels: tuple[str, ...] = (MCP_CLIENT_LABEL,),
+    client_labels: tuple[str, ...] = (MCP_CLIENT_LABEL, CIMD_LABEL),
     scopes_from: str = "default",
 ) -> AuthorizationServer:
     """Add the authorization server ``server_id`` with audience ``mcp_url``; return it.
 
     Its scopes are copied from ``scopes_from`` (the calculator's); its one access policy lets
     ``client_labels`` use the authorization code grant for any of its scopes (OpenID Connect's
-    and ``offline_access`` included). Calling it again replaces the server (a re-run cell), and
+    and ``offline_access`` included; ``CIMD_LABEL``: clients with a registered metadata document,
+    when that switch is on, ``cimd.py``). Calling it again replaces the server (a re-run cell), and
     keeps its signing keys. Raises ``ValueError`` for an ``mcp_url`` that is not an absolute
     ``http(s)://`` URL without a fragment (RFC 8707, section 2).
     """
