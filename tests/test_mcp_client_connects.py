@@ -130,3 +130,36 @@ def test_mcp_client_id_setting(tmp_path):
     settings = load_settings(env, env_file="")
     with pytest.raises(ConfigurationError, match="Native Application"):
         require_mcp_client(settings)
+
+
+async def test_fastmcp_client_metadata_url_signs_in_when_cimd_is_on(calculator, auth_server):
+    """FastMCP's CIMD client (client_metadata_url) against the local server with the switch on."""
+    from fastmcp.utilities.http import find_available_port
+
+    from helpers.local_okta.cimd import set_client_id_metadata_documents
+    from helpers.mcp_client import host_client_metadata
+
+    port = find_available_port(host="127.0.0.1")
+    hosted = host_client_metadata("A CIMD client", f"http://127.0.0.1:{port}/callback", name="test-mcp-client-cimd")
+    okta = auth_server.local
+    set_client_id_metadata_documents(okta, [hosted.url])
+    try:
+        oauth = sign_in_automatically(OAuth(calculator.mcp_url, client_metadata_url=hosted.url, callback_host="127.0.0.1",
+                                            callback_port=port), okta.users[0])
+        with quiet_client_logs():
+            async with Client(calculator.mcp_url, auth=oauth) as client:
+                assert (await client.call_tool("add", {"a": 2, "b": 3})).data == 5
+                assert (await client.call_tool("get_me", {})).data["client_id"] == hosted.url
+    finally:
+        set_client_id_metadata_documents(okta, None)
+        hosted.stop()
+    assert hosted.document["client_id"] == hosted.url
+
+
+async def test_client_metadata_url_is_not_used_while_cimd_is_off(calculator, auth_server):
+    """Off (the default): the metadata does not advertise CIMD, so the MCP SDK falls back to DCR."""
+    oauth = sign_in_automatically(OAuth(calculator.mcp_url, client_metadata_url="https://127.0.0.1:9/oauth/client.json",
+                                        callback_host="127.0.0.1"), auth_server.local.users[0])
+    with quiet_client_logs(), pytest.raises(Exception, match="Registration failed"):
+        async with Client(calculator.mcp_url, auth=oauth):
+            pass
