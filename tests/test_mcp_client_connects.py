@@ -19,7 +19,7 @@ from helpers.local_okta import start_local_okta
 from helpers.mcp_client import (
     mcp_client_redirect_uri, quiet_client_logs, require_mcp_client, sign_in_automatically, start_mcp_calculator,
 )
-from helpers.mcp_client.browser import _is_loopback_http
+from helpers.mcp_client.browser import _is_https_or_loopback
 from helpers.mcp_client.server import _tenant_port
 from helpers.settings import ConfigurationError, Settings, load_settings
 from helpers.verification import Protection
@@ -98,10 +98,11 @@ async def test_localhost_redirect_is_not_the_registered_one(calculator, auth_ser
     assert "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings." in str(caught.value)
 
 
-def test_the_browser_stand_in_only_goes_to_loopback():
-    assert _is_loopback_http("http://127.0.0.1:8766/callback?code=x")
-    assert not _is_loopback_http("https://evil.example.com/callback?code=x")
-    assert not _is_loopback_http("http://192.168.1.5:8766/callback")
+def test_the_browser_stand_in_goes_only_to_https_or_this_machine():
+    assert _is_https_or_loopback("http://127.0.0.1:8766/callback?code=x")
+    assert _is_https_or_loopback("https://127.0.0.1:8443/oauth2/default/v1/authorize")
+    assert not _is_https_or_loopback("http://192.168.1.5:8766/callback")
+    assert not _is_https_or_loopback("javascript:alert(1)")
 
 
 def test_sign_in_automatically_needs_a_bound_oauth(auth_server):
@@ -163,3 +164,24 @@ async def test_client_metadata_url_is_not_used_while_cimd_is_off(calculator, aut
     with quiet_client_logs(), pytest.raises(Exception, match="Registration failed"):
         async with Client(calculator.mcp_url, auth=oauth):
             pass
+
+
+async def test_a_dcr_only_client_connects_through_oidc_proxy(auth_server):
+    """FastMCP's OAuth without a client id registers at the proxy, approves its consent page, signs
+    in at Okta through the proxy's one web app, and gets the proxy's own token."""
+    import jwt
+
+    from helpers.mcp_client.proxy import start_proxied_calculator
+
+    proxied = start_proxied_calculator(auth_server, name="test-mcp-client-proxy")
+    try:
+        oauth = sign_in_automatically(OAuth(proxied.mcp_url, callback_host="127.0.0.1"), auth_server.local.users[0])
+        with quiet_client_logs():
+            async with Client(proxied.mcp_url, auth=oauth) as client:
+                assert (await client.call_tool("add", {"a": 2, "b": 3})).data == 5
+    finally:
+        proxied.stop()
+    registered = oauth.context.client_info.client_id
+    assert registered not in {c.client_id for c in auth_server.local.clients.values()}  # Okta never saw it
+    claims = jwt.decode(oauth.context.current_tokens.access_token, options={"verify_signature": False})
+    assert claims["iss"] != auth_server.settings.issuer  # the proxy's token, not Okta's

@@ -4,8 +4,8 @@ FastMCP's ``OAuth`` opens the system browser at the authorization URL and listen
 loopback redirect URI for the code. In a notebook run by nbval there is nobody to click, so
 :func:`sign_in_automatically` replaces only the "open a browser" step: it fills in the local
 sign-in page as a test user (:func:`helpers.local_okta.signin.sign_in`, the same pages a person
-sees) and then, like a browser following the redirect, delivers it to FastMCP's own callback
-listener. Everything else (discovery, PKCE, ``state``, the code exchange, ``resource``) is
+sees; a FastMCP ``OIDCProxy``'s consent page too) and then, like a browser following the redirect,
+delivers it to FastMCP's own callback listener. Everything else (discovery, PKCE, ``state``, the code exchange, ``resource``) is
 FastMCP's and the MCP SDK's code, unchanged. It works only with the local server's pages; with a
 real tenant, leave FastMCP's browser in place and sign in yourself.
 """
@@ -17,10 +17,13 @@ import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+import re
+from html import unescape
+from urllib.parse import urljoin, urlsplit
 
 import anyio
 import httpx2
+import requests
 from fastmcp.client.auth import OAuth
 
 from helpers.local_okta.signin import SignInError, sign_in
@@ -32,8 +35,10 @@ __all__ = ["AutomaticSignInError", "quiet_client_logs", "sign_in_automatically"]
 # never land on disk), so the warning is not shown.
 warnings.filterwarnings("ignore", message="Using in-memory token storage")
 
-#: How long the browser stand-in waits for FastMCP's callback listener to accept the redirect.
+#: How long the browser stand-in waits for a page, or for FastMCP's callback listener to accept the redirect.
 DELIVERY_TIMEOUT = 10.0
+MAX_HOPS = 12
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 
 class AutomaticSignInError(RuntimeError):
@@ -43,26 +48,53 @@ class AutomaticSignInError(RuntimeError):
 def sign_in_automatically(oauth: OAuth, user: TestUser) -> OAuth:
     """Make ``oauth`` sign ``user`` in on the local sign-in page instead of opening a browser.
 
-    ``oauth`` must know its MCP server's URL (``OAuth(mcp_url, ...)``). Returns ``oauth``.
+    ``oauth`` must know its MCP server's URL (``OAuth(mcp_url, ...)``). Returns ``oauth``. The
+    stand-in follows redirects like a browser, fills in the local Okta's sign-in page, presses
+    "Allow Access" on a FastMCP ``OIDCProxy`` consent page, and stops at the client's own
+    redirect URI, which it then delivers to FastMCP's listener.
     """
     context = getattr(oauth, "context", None)
     if context is None:
-        raise TypeError("Give OAuth the MCP server's URL first: OAuth(mcp_url, client_id=..., ...).")
+        raise TypeError("Give OAuth the MCP server's URL first: OAuth(mcp_url, ...).")
     pending: set[asyncio.Task] = set()
 
     async def open_browser(authorization_url: str) -> None:
-        try:
-            redirect = await anyio.to_thread.run_sync(sign_in, authorization_url, user.login, user.password)
-        except SignInError as exc:
-            raise AutomaticSignInError(f"The sign-in page showed an error page: {exc}") from None
-        if not _is_loopback_http(redirect):  # a browser would follow it; this stand-in goes only to this machine
-            raise AutomaticSignInError("The sign-in page redirected somewhere other than a loopback listener.")
+        own_redirect = str(context.client_metadata.redirect_uris[0])
+        redirect = await anyio.to_thread.run_sync(_browse, authorization_url, user, own_redirect)
         task = asyncio.get_running_loop().create_task(_deliver(redirect))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
     context.redirect_handler = open_browser
     return oauth
+
+
+def _browse(url: str, user: TestUser, own_redirect: str) -> str:
+    """Follow the sign-in from ``url`` until it comes back to ``own_redirect``; that URL."""
+    with requests.Session() as http:
+        for _ in range(MAX_HOPS):
+            if url.split("?", 1)[0] == own_redirect:
+                return url
+            if not _is_https_or_loopback(url):
+                raise AutomaticSignInError("The sign-in went somewhere other than HTTPS or this machine.")
+            if urlsplit(url).path.endswith("/v1/authorize"):  # the local Okta's sign-in page
+                try:
+                    url = sign_in(url, user.login, user.password, session=http)
+                except SignInError as exc:
+                    raise AutomaticSignInError(f"The sign-in page showed an error page: {exc}") from None
+                continue
+            page = http.get(url, allow_redirects=False, timeout=DELIVERY_TIMEOUT)
+            if page.is_redirect:
+                url = urljoin(url, page.headers["Location"])
+            elif page.status_code == 200 and 'id="consentForm"' in page.text:  # FastMCP OIDCProxy's consent page
+                form = {name: unescape(value) for name, value in _HIDDEN.findall(page.text)}
+                answer = http.post(url, data={**form, "action": "approve"}, allow_redirects=False, timeout=DELIVERY_TIMEOUT)
+                if not answer.is_redirect:
+                    raise AutomaticSignInError(f"The consent page answered HTTP {answer.status_code}.")
+                url = urljoin(url, answer.headers["Location"])
+            else:
+                raise AutomaticSignInError(f"The sign-in stopped at a page (HTTP {page.status_code}).")
+    raise AutomaticSignInError("The sign-in went through too many redirects.")
 
 
 async def _deliver(redirect: str) -> None:
@@ -77,9 +109,9 @@ async def _deliver(redirect: str) -> None:
                     await anyio.sleep(0.02)
 
 
-def _is_loopback_http(url: str) -> bool:
+def _is_https_or_loopback(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"))
 
 
 @contextlib.contextmanager
