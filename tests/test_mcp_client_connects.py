@@ -19,7 +19,7 @@ from helpers.local_okta import start_local_okta
 from helpers.mcp_client import (
     mcp_client_redirect_uri, quiet_client_logs, require_mcp_client, sign_in_automatically, start_mcp_calculator,
 )
-from helpers.mcp_client.browser import _is_https_or_loopback
+from helpers.mcp_client.browser import AutomaticSignInError, _browse, _is_https_or_loopback
 from helpers.mcp_client.server import _tenant_port
 from helpers.settings import ConfigurationError, Settings, load_settings
 from helpers.verification import Protection
@@ -103,6 +103,13 @@ def test_the_browser_stand_in_goes_only_to_https_or_this_machine():
     assert _is_https_or_loopback("https://127.0.0.1:8443/oauth2/default/v1/authorize")
     assert not _is_https_or_loopback("http://192.168.1.5:8766/callback")
     assert not _is_https_or_loopback("javascript:alert(1)")
+
+
+def test_the_password_is_filled_in_on_the_local_server_only(auth_server):
+    """An MCP server's metadata could name any issuer: the stand-in never types the password there."""
+    with pytest.raises(AutomaticSignInError, match="local server's sign-in page"):
+        _browse("https://login.evil.example.com/oauth2/default/v1/authorize?client_id=x", auth_server.local.users[0],
+                "http://127.0.0.1:8766/callback")
 
 
 def test_sign_in_automatically_needs_a_bound_oauth(auth_server):

@@ -77,7 +77,9 @@ def _browse(url: str, user: TestUser, own_redirect: str) -> str:
                 return url
             if not _is_https_or_loopback(url):
                 raise AutomaticSignInError("The sign-in went somewhere other than HTTPS or this machine.")
-            if urlsplit(url).path.endswith("/v1/authorize"):  # the local Okta's sign-in page
+            if urlsplit(url).path.endswith("/v1/authorize"):  # an Okta sign-in page
+                if not _is_local_https(url):  # the test user's password goes to the local server only
+                    raise AutomaticSignInError("Only the local server's sign-in page is filled in automatically.")
                 try:
                     url = sign_in(url, user.login, user.password, session=http)
                 except SignInError as exc:
@@ -107,6 +109,11 @@ async def _deliver(redirect: str) -> None:
                     return
                 except httpx2.ConnectError:
                     await anyio.sleep(0.02)
+
+
+def _is_local_https(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and parts.hostname in ("127.0.0.1", "::1")
 
 
 def _is_https_or_loopback(url: str) -> bool:
