@@ -112,6 +112,7 @@ def test_mcp_server_metadata_and_audience(okta):
     metadata = requests.get(okta.issuer_for(MCP_SERVER_ID) + "/.well-known/oauth-authorization-server", timeout=10).json()
     assert metadata["issuer"] == okta.issuer_for(MCP_SERVER_ID)
     assert {"calculator.add", "calculator.subtract", "offline_access"} <= set(metadata["scopes_supported"])
+    assert okta.tenant.server(MCP_SERVER_ID).audience == MCP_URL
 
 
 def test_resource_equal_to_the_mcp_url_gets_a_token_for_it(okta):
@@ -138,8 +139,6 @@ def test_another_resource_is_refused_at_authorize(okta, resource):
 
 def test_mcp_url_is_refused_by_a_server_with_another_audience(okta):
     """The mismatched setup: the MCP server names the `default` server, whose audience is not its URL."""
-    tenant_app = okta.tenant.app(label="mcp_client")
-    assert tenant_app is not None
     _, challenge = pkce_pair()
     url = authorize_url(okta, server_id="default", challenge=challenge, resource=MCP_URL)
     query = redirect_query(okta, url)
