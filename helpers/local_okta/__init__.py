@@ -11,8 +11,7 @@ uvicorn on 127.0.0.1 in a background thread (``helpers.background``).
     'https://127.0.0.1:53211/oauth2/default'
     >>> okta.clients["write_service"].client_id
     '0oa1calcwritesvc7kpz'
-    >>> okta.set_scenario("policy_not_assigned")   # reproduce a learner's mistake
-    >>> okta.set_scenario(None)
+    >>> okta.set_scenario("policy_not_assigned"); okta.set_scenario(None)   # a learner's mistake, undone
     >>> okta.stop()
 
 ``python -m helpers.local_okta`` runs it in the foreground and prints a ``.env`` block.
@@ -34,6 +33,7 @@ from .app import build_app
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
+from .mcp_resource import MCP_SERVER_ID, add_mcp_resource
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
 
@@ -181,7 +181,7 @@ class LocalOkta:
             jwks_uri=jwks_uri,
             m2m_client=m2m,
             web_client=clients["web"],
-            read_only_client=clients["read_service"],
+            read_only_client=clients["read_service"], mcp_client=clients.get("mcp_client"),
             source="local authorization server",
         )
 
@@ -251,6 +251,10 @@ class LocalOkta:
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
+
+    def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
+        """Add an authorization server whose audience is the MCP server's URL (``mcp_resource.py``); its issuer."""
+        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id).id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').
