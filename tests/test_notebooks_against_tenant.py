@@ -44,6 +44,7 @@ import threading
 import time
 from pathlib import Path
 
+import jwt
 import nbformat
 import pytest
 import requests
@@ -52,7 +53,7 @@ from nbclient.exceptions import CellExecutionError
 
 from loopback import reserve_port
 from recipe_env import ROOT, running_local_okta_cli
-from helpers.local_okta import default_tenant
+from helpers.local_okta import LocalOkta, default_tenant
 from helpers.local_okta.signin import sign_in
 from helpers.local_okta.rehearsal_tenant import REHEARSAL_AUDIENCE, rehearsal_tenant
 
@@ -194,6 +195,20 @@ def test_the_rehearsal_tenant_differs_from_the_default_in_what_an_org_makes_its_
     web = rehearsal.app(label="web")
     assert set(web.assigned_users) == {u.login for u in rehearsal.users}
     assert rehearsal_tenant().apps[0].client_id != rehearsal.apps[0].client_id  # new ids per start
+
+
+def test_a_local_okta_with_the_rehearsal_tenant_describes_its_aus_server():
+    okta = LocalOkta(rehearsal_tenant())  # not started: everything below is read from the tenant
+    server_id = okta.tenant.authorization_servers[0].id
+    assert okta.issuer == f"{okta.url}/oauth2/{server_id}" and okta.audience == REHEARSAL_AUDIENCE
+    assert okta.jwks_uri == okta.issuer + "/v1/keys" and okta.token_endpoint == okta.issuer + "/v1/token"
+    claims = {"iss": okta.issuer, "aud": okta.audience, "sub": "x", "iat": 0, "exp": 4102444800}
+    token = okta.sign_token(claims)
+    assert jwt.get_unverified_header(token)["kid"] == okta.signing_kids()[-1]
+    assert jwt.decode(token, okta.public_key_pem(), algorithms=["RS256"], audience=REHEARSAL_AUDIENCE) == claims
+    assert okta.settings().m2m_client.client_id == okta.tenant.app(label="write_service").client_id
+    mcp_issuer = okta.add_mcp_resource("https://calculator.example.org/other-mcp")  # its scopes: the calculator's
+    assert mcp_issuer.endswith("/oauth2/aus1calcmcpserver7q2") and okta.issuer.endswith(server_id)
 
 
 def test_records_that_name_a_server_or_an_app_by_id_follow_the_new_ids(monkeypatch):

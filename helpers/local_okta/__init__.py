@@ -48,8 +48,8 @@ class LocalOkta:
     """One local Okta org: its tenant, keys and HTTP server.
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
-    or call :func:`start_local_okta`. Properties describe :attr:`server_id` (the tenant's first custom
-    authorization server: ``default``), and so do methods given no other ``server_id``.
+    or call :func:`start_local_okta`. Properties describe the tenant's first custom authorization
+    server (``default``), and so do methods given no other ``server_id``.
     """
 
     def __init__(self, tenant: Tenant | None = None) -> None:
@@ -57,10 +57,6 @@ class LocalOkta:
         #: the ASGI app (also usable in-process, e.g. with an ASGI test client)
         self.app = build_app(self._state)
         self._server: background.BackgroundServer | None = None
-        self.server_id: str = self._state.configured.authorization_servers[0].id  #: the tutorial's server
-
-    def _which(self, server_id: str | None) -> str:  # None: the tutorial's server ("" is the org server)
-        return self.server_id if server_id is None else server_id
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -92,15 +88,15 @@ class LocalOkta:
 
     def issuer_for(self, server_id: str | None = None) -> str:
         """The issuer of a custom authorization server (``""`` names the org server)."""
-        return self._state.issuer(self._which(server_id))
+        return self._state.issuer(server_id)
 
     def endpoint(self, name: str, server_id: str | None = None) -> str:
         """``{issuer}/v1/{name}``, e.g. ``endpoint("introspect")``."""
-        return self._state.endpoint(self._which(server_id), name)
+        return self._state.endpoint(server_id, name)
 
     @property
     def issuer(self) -> str:
-        return self.issuer_for(self.server_id)
+        return self.issuer_for(None)
 
     @property
     def org_issuer(self) -> str:
@@ -108,7 +104,7 @@ class LocalOkta:
 
     @property
     def audience(self) -> str:
-        return self._state.server(self.server_id).audience
+        return self._state.server(None).audience
 
     @property
     def jwks_uri(self) -> str:
@@ -218,11 +214,11 @@ class LocalOkta:
 
     def rotate_keys(self, server_id: str | None = None) -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
-        return self._state.keys[self._which(server_id)].rotate()
+        return self._state.key_set(server_id).rotate()
 
     def retire_old_keys(self, server_id: str | None = None) -> list[str]:
         """Stop publishing all but the newest key; the retired kids."""
-        return self._state.keys[self._which(server_id)].retire_old()
+        return self._state.key_set(server_id).retire_old()
 
     def sign_token(self, claims: dict, server_id: str | None = None, headers: dict | None = None) -> str:
         """Sign arbitrary ``claims`` with this server's current key: RS256, header ``kid``.
@@ -230,21 +226,21 @@ class LocalOkta:
         For demonstrations and tests only (notebook 03 forges expired, mis-addressed and
         claim-less tokens with it). A real Okta never signs what a caller asks it to.
         """
-        key = self._state.keys[self._which(server_id)].current
+        key = self._state.key_set(server_id).current
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None, **(headers or {})})
 
     def public_key_pem(self, server_id: str | None = None) -> bytes:
         """The current signing key's public half as PEM (what an attacker can read from the JWKS)."""
-        public_key = self._state.keys[self._which(server_id)].current.private_key.public_key()
+        public_key = self._state.key_set(server_id).current.private_key.public_key()
         return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def signing_kids(self, server_id: str | None = None) -> list[str]:
         """The ids of the keys that signed or sign, oldest first (the last one signs now)."""
-        return self._state.keys[self._which(server_id)].kids
+        return self._state.key_set(server_id).kids
 
     def next_signing_kid(self, server_id: str | None = None) -> str:
         """The id of the key published ahead of the next rotation (it signs nothing yet)."""
-        return self._state.keys[self._which(server_id)].next_kid
+        return self._state.key_set(server_id).next_kid
 
     def set_resource_parameter_check(self, enabled: bool) -> None:
         """RFC 8707 ``resource``: checked against the audience (True, ``invalid_target`` if it
@@ -254,7 +250,7 @@ class LocalOkta:
 
     def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
         """Add an authorization server whose audience is the MCP server's URL (``mcp_resource.py``); its issuer."""
-        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id).id)
+        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id, scopes_from=self._state.server_id).id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').
