@@ -16,6 +16,9 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
                               local server run by another process prints its own)
+``MCP_CLIENT_ID``             optional: the Native app (public client, PKCE, no secret) that
+                              standard MCP clients sign in with, since Okta refuses their
+                              dynamic client registration (notebook 07)
 ``OAUTH_REDIRECT_URI``        optional: the web app's sign-in redirect URI this gateway listens
                               on (default ``http://127.0.0.1:8765/callback``); Okta compares it
                               exactly, port included, so each learner on a shared host registers
@@ -86,8 +89,7 @@ class Settings:
     m2m_client: ClientCredentials | None = None
     web_client: ClientCredentials | None = None
     read_only_client: ClientCredentials | None = None
-    #: a Native app (public: no secret) with the Device Authorization grant (DEVICE_CLIENT_ID)
-    device_client: ClientCredentials | None = None
+    device_client: ClientCredentials | None = None  # DEVICE_CLIENT_ID: a Native app, device sign-in
     source: str = "environment"
     #: RFC 8707: whether clients send ``resource`` to this authorization server (OAUTH_SEND_RESOURCE)
     send_resource_parameter: bool = False
@@ -96,6 +98,8 @@ class Settings:
     #: where the gateway of notebook 06 receives the sign-in redirect (OAUTH_REDIRECT_URI); port 0
     #: (the local server) means a free port for each sign-in
     redirect_uri: str = ANY_PORT_REDIRECT_URI
+    #: the pre-registered public client standard MCP clients use (MCP_CLIENT_ID; no secret)
+    mcp_client: ClientCredentials | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -132,16 +136,6 @@ class Settings:
                 "its Client ID and secret into READ_M2M_CLIENT_ID and READ_M2M_CLIENT_SECRET in .env."
             )
         return self.read_only_client
-
-    def require_device_client(self) -> ClientCredentials:
-        """The Native app for device sign-in, or an error saying what to create."""
-        if self.device_client is None:
-            raise ConfigurationError(
-                "DEVICE_CLIENT_ID is not set (or still a placeholder): device sign-in needs a Native app. Create "
-                "one in Okta (Applications > Create App Integration > OIDC - OpenID Connect > Native Application; "
-                "Grant type: Device Authorization and Refresh Token; assign yourself), allow Device Authorization "
-                "in the access policy rule, and copy its Client ID into DEVICE_CLIENT_ID in .env.")
-        return self.device_client
 
 
 def load_settings(
@@ -207,11 +201,12 @@ def load_settings(
         m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False, optional=True),
         read_only_client=_client(get, "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", secret_required=True, optional=True),
-        device_client=_client(get, "DEVICE_CLIENT_ID", "DEVICE_CLIENT_SECRET", secret_required=False, optional=True),
+        device_client=_public_client(get, "DEVICE_CLIENT_ID"),
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,
         redirect_uri=redirect_uri,
+        mcp_client=_public_client(get, "MCP_CLIENT_ID"),
     )
 
 
@@ -289,6 +284,14 @@ def _check_url(name: str, value: str) -> None:
         f"{name}={value!r} is not an https:// URL. Okta serves its authorization servers over "
         "HTTPS only: copy the Issuer URI exactly as the Admin Console shows it."
     )
+
+
+def _public_client(get, id_name: str) -> ClientCredentials | None:
+    """A public client's id (no secret exists); a placeholder counts as not set."""
+    client_id = get(id_name)
+    if client_id is None or any(mark in client_id for mark in _PLACEHOLDER_MARKS):
+        return None
+    return ClientCredentials(client_id, None)
 
 
 def _client(get, id_name: str, secret_name: str, *, secret_required: bool, optional: bool = False) -> ClientCredentials | None:

@@ -21,6 +21,7 @@ from helpers.user_login import (
     DeviceSignInError,
     InsecureURLError,
     UserLogin,
+    require_device_client,
 )
 from helpers.user_login.device import poll_device_sign_in, start_device_sign_in
 from helpers.verification import Protection
@@ -64,7 +65,7 @@ def clock(okta):
 
 @pytest.fixture
 def device(okta) -> ClientCredentials:
-    return okta.settings().require_device_client()
+    return require_device_client(okta.settings())
 
 
 def begin(okta, device, clock):

@@ -171,7 +171,7 @@ def test_each_token_has_a_fresh_jti(okta):
 def test_client_ids_look_like_oktas_and_secrets_are_generated_per_start(okta):
     for label, creds in okta.clients.items():
         assert creds.client_id.startswith("0oa") and len(creds.client_id) == 20
-        if okta.tenant.app(label=label).is_public:  # a Native app (device sign-in) has no secret
+        if okta.tenant.app(label=label).is_public:  # a Native app (mcp_client, device_app): no secret exists
             assert creds.client_secret is None
             continue
         assert creds.client_secret and len(creds.client_secret) >= 32

@@ -175,9 +175,11 @@ def test_an_env_file_of_mine_readable_by_others_is_still_read(tmp_path):
 
 
 def test_the_device_app_is_optional_public_and_explained_when_missing():
+    from helpers.user_login import require_device_client
+
     base = dict(OAUTH_ISSUER=ISSUER, OAUTH_AUDIENCE=AUDIENCE, M2M_CLIENT_ID="0oa1", M2M_CLIENT_SECRET="s3cr3t")
-    assert load(**base, DEVICE_CLIENT_ID="0oa3").require_device_client() == ClientCredentials("0oa3", None)
+    assert require_device_client(load(**base, DEVICE_CLIENT_ID="0oa3")) == ClientCredentials("0oa3", None)
     for unset in (load(**base), load(**base, DEVICE_CLIENT_ID="{yourNativeAppClientId}")):
         assert unset.device_client is None
         with pytest.raises(ConfigurationError, match="Native Application.*Device Authorization"):
-            unset.require_device_client()
+            require_device_client(unset)

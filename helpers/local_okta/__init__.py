@@ -11,8 +11,7 @@ uvicorn on 127.0.0.1 in a background thread (``helpers.background``).
     'https://127.0.0.1:53211/oauth2/default'
     >>> okta.clients["write_service"].client_id
     '0oa1calcwritesvc7kpz'
-    >>> okta.set_scenario("policy_not_assigned")   # reproduce a learner's mistake
-    >>> okta.set_scenario(None)
+    >>> okta.set_scenario("policy_not_assigned"); okta.set_scenario(None)   # a learner's mistake, undone
     >>> okta.stop()
 
 ``python -m helpers.local_okta`` runs it in the foreground and prints a ``.env`` block.
@@ -34,6 +33,7 @@ from .app import build_app
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
+from .mcp_resource import MCP_SERVER_ID, add_mcp_resource
 from .device import DeviceSwitches
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
@@ -49,8 +49,8 @@ class LocalOkta(DeviceSwitches):
     """One local Okta org: its tenant, keys and HTTP server.
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
-    or call :func:`start_local_okta`. Properties describe the ``default`` authorization
-    server unless a method takes a ``server_id``.
+    or call :func:`start_local_okta`. Properties describe the tenant's first custom authorization
+    server (``default``), and so do methods given no other ``server_id``.
     """
 
     def __init__(self, tenant: Tenant | None = None) -> None:
@@ -87,17 +87,17 @@ class LocalOkta(DeviceSwitches):
     def port(self) -> int:
         return self._server.port if self._server else 0
 
-    def issuer_for(self, server_id: str = "default") -> str:
+    def issuer_for(self, server_id: str | None = None) -> str:
         """The issuer of a custom authorization server (``""`` names the org server)."""
         return self._state.issuer(server_id)
 
-    def endpoint(self, name: str, server_id: str = "default") -> str:
+    def endpoint(self, name: str, server_id: str | None = None) -> str:
         """``{issuer}/v1/{name}``, e.g. ``endpoint("introspect")``."""
         return self._state.endpoint(server_id, name)
 
     @property
     def issuer(self) -> str:
-        return self.issuer_for("default")
+        return self.issuer_for(None)
 
     @property
     def org_issuer(self) -> str:
@@ -105,7 +105,7 @@ class LocalOkta(DeviceSwitches):
 
     @property
     def audience(self) -> str:
-        return self._state.server("default").audience
+        return self._state.server(None).audience
 
     @property
     def jwks_uri(self) -> str:
@@ -176,10 +176,8 @@ class LocalOkta(DeviceSwitches):
             issuer=issuer,
             audience=audience,
             jwks_uri=jwks_uri,
-            m2m_client=m2m,
-            web_client=clients["web"],
-            read_only_client=clients["read_service"],
-            device_client=clients["device_app"],
+            m2m_client=m2m, web_client=clients["web"], device_client=clients.get("device_app"),
+            read_only_client=clients["read_service"], mcp_client=clients.get("mcp_client"),
             source="local authorization server",
         )
 
@@ -196,8 +194,7 @@ class LocalOkta(DeviceSwitches):
             f"READ_M2M_CLIENT_ID={reader.client_id}",
             f"READ_M2M_CLIENT_SECRET={reader.client_secret}",
             f"CLIENT_ID={web.client_id}",
-            f"CLIENT_SECRET={web.client_secret}",
-            f"DEVICE_CLIENT_ID={settings.device_client.client_id}",
+            f"CLIENT_SECRET={web.client_secret}", f"DEVICE_CLIENT_ID={settings.device_client.client_id}",
             "# The local server is HTTPS with a certificate authority made for this run; trust it:",
             f"OAUTH_CA_FILE={local_ca().ca_path}",
             "# Test users for the sign-in page (login / password):",
@@ -215,41 +212,45 @@ class LocalOkta(DeviceSwitches):
         """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
         self._state.set_scenario(name)
 
-    def rotate_keys(self, server_id: str = "default") -> str:
+    def rotate_keys(self, server_id: str | None = None) -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
-        return self._state.keys[server_id].rotate()
+        return self._state.key_set(server_id).rotate()
 
-    def retire_old_keys(self, server_id: str = "default") -> list[str]:
+    def retire_old_keys(self, server_id: str | None = None) -> list[str]:
         """Stop publishing all but the newest key; the retired kids."""
-        return self._state.keys[server_id].retire_old()
+        return self._state.key_set(server_id).retire_old()
 
-    def sign_token(self, claims: dict, server_id: str = "default", headers: dict | None = None) -> str:
+    def sign_token(self, claims: dict, server_id: str | None = None, headers: dict | None = None) -> str:
         """Sign arbitrary ``claims`` with this server's current key: RS256, header ``kid``.
 
         For demonstrations and tests only (notebook 03 forges expired, mis-addressed and
         claim-less tokens with it). A real Okta never signs what a caller asks it to.
         """
-        key = self._state.keys[server_id].current
+        key = self._state.key_set(server_id).current
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None, **(headers or {})})
 
-    def public_key_pem(self, server_id: str = "default") -> bytes:
+    def public_key_pem(self, server_id: str | None = None) -> bytes:
         """The current signing key's public half as PEM (what an attacker can read from the JWKS)."""
-        public_key = self._state.keys[server_id].current.private_key.public_key()
+        public_key = self._state.key_set(server_id).current.private_key.public_key()
         return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def signing_kids(self, server_id: str = "default") -> list[str]:
+    def signing_kids(self, server_id: str | None = None) -> list[str]:
         """The ids of the keys that signed or sign, oldest first (the last one signs now)."""
-        return self._state.keys[server_id].kids
+        return self._state.key_set(server_id).kids
 
-    def next_signing_kid(self, server_id: str = "default") -> str:
+    def next_signing_kid(self, server_id: str | None = None) -> str:
         """The id of the key published ahead of the next rotation (it signs nothing yet)."""
-        return self._state.keys[server_id].next_kid
+        return self._state.key_set(server_id).next_kid
 
     def set_resource_parameter_check(self, enabled: bool) -> None:
         """RFC 8707 ``resource``: checked against the audience (True, ``invalid_target`` if it
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
+
+    def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
+        """Add an authorization server whose audience is the MCP server's URL (``mcp_resource.py``); its issuer."""
+        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id, scopes_from=self._state.server_id).id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -6,6 +6,7 @@
 ``/.well-known/oauth-authorization-server/oauth2/{id}``                 RFC 8414 path-inserted form
 ``/oauth2/{id}/v1/authorize|token|keys|introspect|revoke|userinfo``    a custom authorization server
 ``/.well-known/oauth-authorization-server``, ``/oauth2/v1/*``          the org authorization server
+``/oauth2/v1/clients``                                                 registration: refused (``registration.py``)
 ``/oauth2/{id}/v1/device/authorize``, ``/activate``                     device sign-in (``device.py``)
 =====================================================================  ==========================
 
@@ -42,6 +43,7 @@ from .authorize import authorize_endpoint
 from .device import device_authorize_endpoint
 from .metadata import authorization_server_metadata
 from .oauth import build_oauth_server
+from .registration import registration_refused
 from .state import ORG_SERVER, OktaState
 
 __all__ = ["build_app"]
@@ -94,6 +96,7 @@ def build_app(state: OktaState) -> Starlette:
             "introspect": introspect,
             "revoke": revoke,
             "userinfo": userinfo,
+            "clients": clients,
             "device/authorize": device_authorize,
         }.get(endpoint)
         if handler is None:
@@ -167,6 +170,12 @@ def build_app(state: OktaState) -> Starlette:
         if "email" in scopes:
             claims.update(email=user.email, email_verified=True)
         return JSONResponse(claims)
+
+    async def clients(request: Request, server_id: str) -> Response:
+        """Dynamic client registration: an org admin API at Okta, refused without its token."""
+        if server_id != ORG_SERVER:
+            return _not_found("clients (not emulated by the local server)", kind="Endpoint")
+        return registration_refused()
 
     authorize = authorize_endpoint(state, oauth)
     device_authorize = device_authorize_endpoint(state, oauth)

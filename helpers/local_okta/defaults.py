@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service', 'device_app']
+    ['web', 'read_service', 'write_service', 'mcp_client', 'device_app']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -16,10 +16,13 @@ from __future__ import annotations
 from .device import DEVICE_GRANT
 from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, Scope, Tenant, TestUser
 
-__all__ = ["CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "default_tenant"]
+__all__ = ["CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "MCP_CLIENT_REDIRECT_URIS", "default_tenant"]
 
 CALCULATOR_AUDIENCE = "https://calculator-mcp-server.example.com"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
+#: The MCP client app's sign-in redirect URI (a loopback listener of the MCP client, RFC 8252). The
+#: local server also takes any other port on 127.0.0.1 (``redirects.py``); Okta compares it exactly.
+MCP_CLIENT_REDIRECT_URIS = ("http://127.0.0.1:8766/callback",)
 TEST_USERS = (
     TestUser("ada@example.com", "Analytical-Engine-1843", "00u1adalovelace00001", "Ada Lovelace"),
     TestUser("alan@example.com", "Bombe-Enigma-1940", "00u1alanturing000002", "Alan Turing"),
@@ -38,6 +41,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
       period; both test users assigned), ``read_service`` and ``write_service`` (API Services);
     - one access policy per app, in priority order: the gateway may ask for any scope, the
       read-only service for ``calculator.add`` only, the write service for both;
+    - ``mcp_client`` (Calculator MCP client, a Native app: a *public* client with no secret, PKCE,
+      authorization code and refresh token, a loopback redirect URI; both test users assigned): the
+      pre-registered client a standard MCP client (FastMCP's ``OAuth``, Claude Code, Cursor...) uses
+      because Okta refuses dynamic client registration. Its access policy lives on the authorization
+      server whose audience is the MCP server's URL (``LocalOkta.add_mcp_resource``).
     - ``device_app`` (Calculator CLI, a Native app: Device Authorization and Refresh Token grants,
       public, both test users assigned) with its own policy allowing the device grant (Okta's
       device-authorization-grant guide: the rule must allow *Device Authorization*).
@@ -106,6 +114,10 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
             grant_types=("client_credentials",)),
         App(label="write_service", name="Calculator write service", client_id="0oa1calcwritesvc7kpz",
             grant_types=("client_credentials",)),
+        App(label="mcp_client", name="Calculator MCP client", client_id="0oa1calcmcpclnt9n4vz",
+            grant_types=("authorization_code", "refresh_token"), redirect_uris=MCP_CLIENT_REDIRECT_URIS,
+            token_endpoint_auth_method="none", require_pkce=True,
+            assigned_users=tuple(user.login for user in TEST_USERS)),
         App(label="device_app", name="Calculator CLI", client_id="0oa1calcdevice5cli7q",
             grant_types=(DEVICE_GRANT, "refresh_token"), token_endpoint_auth_method="none",
             assigned_users=tuple(user.login for user in TEST_USERS)),

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .cimd import cimd_app
 from .device import DEVICE_GRANT, DeviceFlow
 from .keys import KeySet
 from .rate_limits import RateLimiter
@@ -153,6 +154,9 @@ class OktaState:
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
         self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted
         self.lock = threading.Lock()
+        #: client ID metadata documents (``cimd.py``): the registered CIMD URLs (empty: off), fetched documents
+        self.cimd_urls: frozenset[str] = frozenset()
+        self.cimd_cache: dict[str, tuple[float, object]] = {}
 
     def password_accepted(self, user, password: str) -> bool:
         """The password check with Okta's lockout, for the sign-in page and the password grant alike:
@@ -175,23 +179,38 @@ class OktaState:
 
     # -- authorization servers -----------------------------------------------------------
 
-    def issuer(self, server_id: str) -> str:
+    # ``server_id=None`` names :attr:`server_id`, the tenant's first custom authorization server: the one
+    # the tutorial uses (``default`` in the default tenant, an ``aus...`` id in ``rehearsal_tenant``).
+
+    @property
+    def server_id(self) -> str:
+        return self.configured.authorization_servers[0].id
+
+    def issuer(self, server_id: str | None) -> str:
         if server_id == ORG_SERVER:
             return self.base_url
-        return f"{self.base_url}/oauth2/{server_id}"
+        return f"{self.base_url}/oauth2/{self.server_id if server_id is None else server_id}"
 
-    def endpoint(self, server_id: str, name: str) -> str:
+    def endpoint(self, server_id: str | None, name: str) -> str:
         """``{issuer}/v1/{name}`` for a custom server, ``{base}/oauth2/v1/{name}`` for the org's."""
         if server_id == ORG_SERVER:
             return f"{self.base_url}/oauth2/v1/{name}"
         return f"{self.issuer(server_id)}/v1/{name}"
 
-    def server(self, server_id: str) -> AuthorizationServer | None:
+    def server(self, server_id: str | None) -> AuthorizationServer | None:
         """The authorization server as the tenant holds it now (the org server is synthesised)."""
         tenant = self.tenant
         if server_id == ORG_SERVER:
             return _org_server(tenant, self.base_url)
-        return tenant.server(server_id)
+        return tenant.server(self.server_id if server_id is None else server_id)
+
+    def key_set(self, server_id: str | None) -> KeySet:
+        """The signing keys of an authorization server."""
+        return self.keys[self.server_id if server_id is None else server_id]
+
+    def app(self, client_id: str | None):
+        """The app with this client id: the tenant's, or a registered CIMD URL's (``cimd.py``)."""
+        return (self.tenant.app(client_id=client_id) or cimd_app(self, client_id)) if client_id else None
 
     def grace_period(self, app) -> int:
         return self.refresh_grace_period if self.refresh_grace_period is not None else app.refresh_grace_period

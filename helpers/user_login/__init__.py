@@ -25,12 +25,18 @@ it needs, the scopes it may ask for), ``pending`` (one sign-in: state, PKCE, com
 ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``, ``transport`` (HTTPS endpoints,
 a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``,
 ``device`` (device sign-in, RFC 8628: ``login.sign_in_with_device()`` for a kernel or CLI without a
-browser, with a Native app's client such as ``settings.require_device_client()``).
+browser, with a Native app's client, ``require_device_client(settings)``).
 """
 
 from ..bound_servers import UnboundServerError
 from .automatic import sign_in_with_password
-from .device import DeviceAccessDeniedError, DeviceAuthorization, DeviceCodeExpiredError, DeviceSignInError
+from .device import (
+    DeviceAccessDeniedError,
+    DeviceAuthorization,
+    DeviceCodeExpiredError,
+    DeviceSignInError,
+    require_device_client,
+)
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import (
     AuthorizationCodeError,
@@ -77,6 +83,7 @@ __all__ = [
     "UnboundServerError",
     "is_loopback_http",
     "login_error_in",
+    "require_device_client",
     "sign_in_with_password",
     "browser_elsewhere",
 ]

@@ -27,13 +27,13 @@ from oauthlib.oauth2 import DeviceClient
 
 from ..display import mask_token
 from ..rate_limits import seconds_until_reset
-from ..settings import ClientCredentials
+from ..settings import ClientCredentials, ConfigurationError, Settings
 from .errors import LoginError
 from .transport import check_endpoint
 
 __all__ = [
     "DEFAULT_INTERVAL", "DeviceAccessDeniedError", "DeviceAuthorization", "DeviceCodeExpiredError",
-    "DeviceSignIn", "DeviceSignInError", "poll_device_sign_in", "start_device_sign_in",
+    "DeviceSignIn", "DeviceSignInError", "poll_device_sign_in", "require_device_client", "start_device_sign_in",
 ]
 
 #: RFC 8628 3.2: "If no value is provided, clients MUST use 5 as the default."
@@ -84,6 +84,17 @@ class DeviceAuthorization:
     def __repr__(self) -> str:
         return (f"DeviceAuthorization(user_code={self.user_code!r}, verification_uri={self.verification_uri!r}, "
                 f"device_code={mask_token(self.device_code)!r}, expires_in={self.expires_in!r}, interval={self.interval!r})")
+
+
+def require_device_client(settings: Settings) -> ClientCredentials:
+    """The Native app for device sign-in (``DEVICE_CLIENT_ID``), or an error saying what to create."""
+    if settings.device_client is None:
+        raise ConfigurationError(
+            "DEVICE_CLIENT_ID is not set (or still a placeholder): device sign-in needs a Native app. Create one in "
+            "Okta (Applications > Create App Integration > OIDC - OpenID Connect > Native Application; Grant type: "
+            "Device Authorization and Refresh Token; assign yourself), allow Device Authorization in the access "
+            "policy rule, and copy its Client ID into DEVICE_CLIENT_ID in .env.")
+    return settings.device_client
 
 
 def _client_auth(client: ClientCredentials) -> dict[str, Any]:
@@ -187,7 +198,7 @@ class DeviceSignIn:
         """Sign the user in without a redirect: ``show(started)`` tells them where to go and which
         code to enter (default: print it), then the token endpoint is polled until they approve. The
         tokens are stored and refreshed as after a browser sign-in. The gateway's ``client`` must be
-        an app with the Device Authorization grant (a Native app, ``settings.device_client``)."""
+        an app with the Device Authorization grant (a Native app, :func:`require_device_client`)."""
         endpoint = self.discovered.metadata.get("device_authorization_endpoint")
         if not endpoint:
             raise DeviceSignInError(f"The authorization server {self.issuer} advertises no device_authorization_endpoint: "
