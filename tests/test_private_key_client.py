@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -24,7 +25,8 @@ from child_output import Lines
 from helpers.calculator import start_calculator
 from helpers.local_okta import start_local_okta
 from helpers.local_okta.__main__ import _read_client_key
-from helpers.settings import ConfigurationError, KeyClient, load_settings
+from helpers.key_settings import KeyClient, load_key_client, require_key_client
+from helpers.settings import ConfigurationError
 from helpers.tokens import TokenError, TokenManager
 from helpers.tokens.private_key import (
     PrivateKeyClient,
@@ -61,7 +63,7 @@ def key_files(tmp_path_factory, okta):
 def test_the_private_key_is_readable_by_its_owner_only(key_files):
     assert stat.S_IMODE(key_files.private_key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_files.private_key_file.parent.stat().st_mode) == 0o700
-    assert key_files.private_key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert "PRIVATE KEY" in key_files.private_key_file.read_text().splitlines()[0]
 
 
 def test_the_public_jwk_holds_nothing_private(key_files):
@@ -91,7 +93,7 @@ def test_the_command_prints_the_public_key_and_never_the_private_one(tmp_path, c
     out, err = capsys.readouterr()
     pem = (tmp_path / "k" / "private_key.pem").read_text()
     body = [line for line in pem.splitlines() if not line.startswith("-----")]
-    assert not any(line in out for line in body) and "PRIVATE KEY-----" not in out and err == ""
+    assert not any(line in out for line in body) and "PRIVATE KEY" not in out and err == ""
     printed = json.loads(out[out.index("{"):out.rindex("}") + 1])
     assert printed == json.loads((tmp_path / "k" / "public_jwk.json").read_text()) and "d" not in printed
     assert "Public key / Private key > Add key" in out and "KEY_PRIVATE_KEY_FILE=" in out
@@ -176,32 +178,39 @@ def test_a_refused_assertion_is_okta_s_error_not_a_traceback(okta, tmp_path):
     assert caught.value.error == "invalid_client" and "kid is invalid" in caught.value.error_description
 
 
-# -- settings -----------------------------------------------------------------------------------------
+# -- settings (helpers.key_settings) -------------------------------------------------------------------
 
 
-ISSUER, AUDIENCE = "https://example.okta.com/oauth2/default", "api://default"
+def load(tmp_path, **values):
+    return load_key_client(environ=values, env_file="")
 
 
-def settings(**values):
-    return load_settings(environ={"OAUTH_ISSUER": ISSUER, "OAUTH_AUDIENCE": AUDIENCE, "M2M_CLIENT_ID": "0oa1svc",
-                                  "M2M_CLIENT_SECRET": "s", **values}, env_file="")
-
-
-def test_key_settings_are_optional_and_come_in_pairs(key_files):
-    assert settings().key_client is None
-    assert settings(KEY_CLIENT_ID="{yourKeyServiceClientId}", KEY_PRIVATE_KEY_FILE="{pathToYourPrivateKeyPem}").key_client is None
-    chosen = settings(KEY_CLIENT_ID="0oa1key", KEY_PRIVATE_KEY_FILE=str(key_files.private_key_file)).key_client
+def test_key_settings_are_optional_and_come_in_pairs(tmp_path, key_files):
+    assert load(tmp_path) is None
+    assert load(tmp_path, KEY_CLIENT_ID="{yourKeyServiceClientId}", KEY_PRIVATE_KEY_FILE="{pathToYourPrivateKeyPem}") is None
+    chosen = load(tmp_path, KEY_CLIENT_ID="0oa1key", KEY_PRIVATE_KEY_FILE=str(key_files.private_key_file))
     assert chosen == KeyClient("0oa1key", str(key_files.private_key_file))
     with pytest.raises(ConfigurationError, match="KEY_CLIENT_ID is set but KEY_PRIVATE_KEY_FILE is not"):
-        settings(KEY_CLIENT_ID="0oa1key")
+        load(tmp_path, KEY_CLIENT_ID="0oa1key")
     with pytest.raises(ConfigurationError, match="is not a file"):
-        settings(KEY_CLIENT_ID="0oa1key", KEY_PRIVATE_KEY_FILE="/nonexistent/private_key.pem")
+        load(tmp_path, KEY_CLIENT_ID="0oa1key", KEY_PRIVATE_KEY_FILE="/nonexistent/private_key.pem")
+
+
+def test_the_env_file_is_read_and_the_environment_wins(tmp_path, key_files):
+    env = tmp_path / ".env"
+    env.write_text(f"KEY_CLIENT_ID=0oa1fromfile\nKEY_PRIVATE_KEY_FILE={key_files.private_key_file}\n")
+    env.chmod(0o600)
+    assert load_key_client(environ={}, env_file=env).client_id == "0oa1fromfile"
+    assert load_key_client(environ={"KEY_CLIENT_ID": "0oa1fromenv"}, env_file=env).client_id == "0oa1fromenv"
+
+
+def test_the_local_server_names_its_private_key_app_and_a_tenant_needs_the_settings(okta, monkeypatch, tmp_path):
+    assert require_key_client(SimpleNamespace(local=okta)) == KeyClient(KEY_APP, None)
+    monkeypatch.chdir(tmp_path)  # no .env found upward from here
+    monkeypatch.delenv("KEY_CLIENT_ID", raising=False)
+    monkeypatch.delenv("KEY_PRIVATE_KEY_FILE", raising=False)
     with pytest.raises(ConfigurationError, match="Public key / Private key > Add key"):
-        settings().require_key_client()
-
-
-def test_the_local_server_names_its_private_key_app(okta):
-    assert okta.settings().require_key_client() == KeyClient(KEY_APP, None)
+        require_key_client(SimpleNamespace(local=None))
 
 
 # -- python -m helpers.local_okta --client-key ---------------------------------------------------------
