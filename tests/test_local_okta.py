@@ -171,7 +171,8 @@ def test_each_token_has_a_fresh_jti(okta):
 def test_client_ids_look_like_oktas_and_secrets_are_generated_per_start(okta):
     for label, creds in okta.clients.items():
         assert creds.client_id.startswith("0oa") and len(creds.client_id) == 20
-        if okta.tenant.app(label=label).is_public:  # a Native app (mcp_client, device_app): no secret exists
+        app = okta.tenant.app(label=label)
+        if app.is_public or app.uses_private_key:  # a Native app (mcp_client, device_app), a Public key / Private key app
             assert creds.client_secret is None
             continue
         assert creds.client_secret and len(creds.client_secret) >= 32
@@ -278,8 +279,9 @@ def _error_cases(okta):
             {"Authorization": "Basic !!!not-base64"}, cc, 401, "invalid_client",
             "Found Authentication header but was not valid client credentials.",
         ),
-        # private_key_jwt / client_secret_jwt are not emulated: no app here has keys; an assertion
-        # that is no JWT gets the catalogue's client_assertion_invalid_jwt
+        # client_secret_jwt is not emulated: an app with a secret that sends an assertion is refused
+        # (private_key_jwt: tests/test_okta_fidelity_private_key_jwt.py); an assertion that is no
+        # JWT gets the catalogue's client_assertion_invalid_jwt
         "client assertion": (
             {}, {**cc, "client_id": write.client_id, "client_assertion": jwt.encode({"iss": write.client_id}, "k" * 32),
                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},

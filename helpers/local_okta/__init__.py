@@ -30,6 +30,7 @@ from .. import background
 from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
+from .client_assertions import PublicKeys
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
@@ -45,8 +46,8 @@ __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_
 WRONG_AUDIENCE = "api://default"
 
 
-class LocalOkta(DeviceSwitches):
-    """One local Okta org: its tenant, keys and HTTP server.
+class LocalOkta(DeviceSwitches, PublicKeys):
+    """One local Okta org: its tenant, keys and HTTP server (public keys of private-key apps: :class:`PublicKeys`).
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
     or call :func:`start_local_okta`. Properties describe the tenant's first custom authorization
@@ -139,10 +140,7 @@ class LocalOkta(DeviceSwitches):
 
         In the ``wrong_client_secret`` scenario these are the *stale* secrets.
         """
-        return {
-            app.label: ClientCredentials(app.client_id, app.client_secret)
-            for app in self._state.configured.apps
-        }
+        return {app.label: ClientCredentials(app.client_id, app.client_secret) for app in self._state.configured.apps}
 
     @property
     def users(self) -> list[TestUser]:

@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service', 'mcp_client', 'device_app']
+    ['web', 'read_service', 'write_service', 'mcp_client', 'device_app', 'key_service']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -38,7 +38,9 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
       "JWKS URI from another authorization server" and "code redeemed at another server" cases;
     - apps: ``web`` (CalculatorMCPClient, a Web app: client credentials, authorization code,
       refresh token; ``redirect_uris``; PKCE required; refresh tokens rotated with a 30 s grace
-      period; both test users assigned), ``read_service`` and ``write_service`` (API Services);
+      period; both test users assigned), ``read_service`` and ``write_service`` (API Services),
+      ``key_service`` (API Services with *Public key / Private key* client authentication: no
+      secret, and no public key until one is registered, ``LocalOkta.register_public_key``);
     - one access policy per app, in priority order: the gateway may ask for any scope, the
       read-only service for ``calculator.add`` only, the write service for both;
     - ``mcp_client`` (Calculator MCP client, a Native app: a *public* client with no secret, PKCE,
@@ -83,6 +85,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
                 assigned_to=("device_app",),
                 rules=[PolicyRule("Users on devices", grant_types=(DEVICE_GRANT,))],
             ),
+            AccessPolicy(
+                "Key services",
+                assigned_to=("key_service",),
+                rules=[PolicyRule("Add and subtract", ("client_credentials",), scopes=("calculator.add", "calculator.subtract"))],
+            ),
         ],
     )
     other = AuthorizationServer(
@@ -121,5 +128,7 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
         App(label="device_app", name="Calculator CLI", client_id="0oa1calcdevice5cli7q",
             grant_types=(DEVICE_GRANT, "refresh_token"), token_endpoint_auth_method="none",
             assigned_users=tuple(user.login for user in TEST_USERS)),
+        App(label="key_service", name="Calculator key service", client_id="0oa1calckeysvc5jwtq8",
+            grant_types=("client_credentials",), token_endpoint_auth_method="private_key_jwt"),
     ]
     return Tenant(authorization_servers=[default, other], apps=apps, users=list(TEST_USERS))
