@@ -31,6 +31,7 @@ from .. import background
 from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
+from .client_assertions import register_public_key
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
@@ -211,6 +212,11 @@ class LocalOkta:
     def set_scenario(self, name: str | None) -> None:
         """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
         self._state.set_scenario(name)
+
+    def register_public_key(self, label: str, public_jwk: dict) -> str:
+        """Add a public key (a JWK with a ``kid``) to a private-key app, as under the app's *Public
+        keys > Add key*; its ``kid``. A private JWK is refused (``ValueError``): Okta needs only the public half."""
+        return register_public_key(self._state, label, public_jwk)
 
     def rotate_keys(self, server_id: str = "default") -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""

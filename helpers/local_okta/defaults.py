@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service', 'ai_agent']
+    ['web', 'read_service', 'write_service', 'key_service', 'ai_agent']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -36,7 +36,9 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
       "JWKS URI from another authorization server" and "code redeemed at another server" cases;
     - apps: ``web`` (CalculatorMCPClient, a Web app: client credentials, authorization code,
       refresh token; ``redirect_uris``; PKCE required; refresh tokens rotated with a 30 s grace
-      period; both test users assigned), ``read_service`` and ``write_service`` (API Services);
+      period; both test users assigned), ``read_service`` and ``write_service`` (API Services),
+      ``key_service`` (API Services with *Public key / Private key* client authentication: no
+      secret, and no public key until one is registered, ``LocalOkta.register_public_key``);
     - one access policy per app, in priority order: the gateway may ask for any scope, the
       read-only service for ``calculator.add`` only, the write service for both;
     - last, ``ai_agent`` ("Calculator assistant"), an AI agent (Directory > AI Agents, Client
@@ -73,6 +75,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
                 assigned_to=("write_service",),
                 rules=[PolicyRule("Add and subtract", ("client_credentials",), scopes=("calculator.add", "calculator.subtract"))],
             ),
+            AccessPolicy(
+                "Key services",
+                assigned_to=("key_service",),
+                rules=[PolicyRule("Add and subtract", ("client_credentials",), scopes=("calculator.add", "calculator.subtract"))],
+            ),
         ],
     )
     other = AuthorizationServer(
@@ -104,6 +111,8 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
             grant_types=("client_credentials",)),
         App(label="write_service", name="Calculator write service", client_id="0oa1calcwritesvc7kpz",
             grant_types=("client_credentials",)),
+        App(label="key_service", name="Calculator key service", client_id="0oa1calckeysvc5jwtq8",
+            grant_types=("client_credentials",), token_endpoint_auth_method="private_key_jwt"),
         App(label="ai_agent", name="Calculator assistant", client_id=AI_AGENT_CLIENT_ID,
             grant_types=("authorization_code", TOKEN_EXCHANGE, JWT_BEARER), redirect_uris=tuple(redirect_uris),
             token_endpoint_auth_method="private_key_jwt", require_pkce=True,

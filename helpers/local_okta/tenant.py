@@ -135,7 +135,9 @@ class App:
 
     ``client_secret=None`` on a confidential app means "generate one per start".
     ``token_endpoint_auth_method``: ``client_secret_basic`` (``client_secret_post`` is accepted
-    too, as Okta does), or ``none`` for a public client that must use PKCE.
+    too, as Okta does), ``private_key_jwt`` ("Public key / Private key": no secret, the client signs
+    a client assertion with a key whose public half is in ``jwks``, the console's *Public keys*),
+    or ``none`` for a public client that must use PKCE.
     ``require_pkce``: "Require PKCE as additional verification". ``rotate_refresh_token``:
     "Refresh token behavior: Rotate token after every use", with ``refresh_grace_period`` seconds
     (default 30, 0 to 60); ``None`` is Okta's default: rotate for a public client (SPA), a
@@ -158,6 +160,11 @@ class App:
     consent_required: bool = False
     dpop_required: bool = False
     assigned_users: tuple[str, ...] | None = None
+    jwks: list[dict] = field(default_factory=list)  # public JWKs, for private_key_jwt
+
+    @property
+    def uses_private_key(self) -> bool:
+        return self.token_endpoint_auth_method == "private_key_jwt"
 
     @property
     def is_public(self) -> bool:
@@ -246,9 +253,9 @@ class Tenant:
         return next((u for u in self.users if u.login.lower() == login.strip().lower()), None)
 
     def with_generated_secrets(self) -> Tenant:
-        """A copy where every confidential app without a secret gets a fresh random one."""
+        """A copy where every app that authenticates with a secret but has none gets a fresh random one."""
         tenant = copy.deepcopy(self)
         for app in tenant.apps:
-            if not app.is_public and app.client_secret is None:
+            if not app.is_public and not app.uses_private_key and app.client_secret is None:
                 app.client_secret = secrets.token_urlsafe(30)
         return tenant
