@@ -74,7 +74,7 @@ class JwtBearerGrant(GrantTypeBase):
             raise errors.invalid_client(request=request)
         agent: App = request.client
         self.validate_grant_type(request)
-        if "scope" in request._params:  # the ID-JAG carries the scopes Okta granted at step 1
+        if request.scope is not None:  # the ID-JAG carries the scopes Okta granted at step 1
             raise refusal("id_jag_scopes_in_request", request)
         assertion = request._params.get("assertion")
         if not assertion:
