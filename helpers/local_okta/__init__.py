@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .. import background
 from ..local_tls import local_ca
-from ..settings import ClientCredentials, Settings
+from ..settings import ClientCredentials, KeyClient, Settings
 from .app import build_app
 from .client_assertions import register_public_key
 from .state import ORG_SERVER, OktaState
@@ -179,6 +179,7 @@ class LocalOkta:
             m2m_client=m2m,
             web_client=clients["web"],
             read_only_client=clients["read_service"],
+            key_client=KeyClient(clients["key_service"].client_id) if "key_service" in clients else None,
             source="local authorization server",
         )
 
@@ -196,6 +197,9 @@ class LocalOkta:
             f"READ_M2M_CLIENT_SECRET={reader.client_secret}",
             f"CLIENT_ID={web.client_id}",
             f"CLIENT_SECRET={web.client_secret}",
+            "# The private-key service app (Public key / Private key); register your public key with",
+            "# --client-key key_service=DIR/public_jwk.json, then set KEY_PRIVATE_KEY_FILE=DIR/private_key.pem:",
+            f"# KEY_CLIENT_ID={settings.key_client.client_id}" if settings.key_client else "# (no private-key app)",
             "# The local server is HTTPS with a certificate authority made for this run; trust it:",
             f"OAUTH_CA_FILE={local_ca().ca_path}",
             "# Test users for the sign-in page (login / password):",

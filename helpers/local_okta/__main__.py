@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from ..background import ServerStartError
 from ..local_tls import trust_lines, trust_local_ca
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
         print("Paste into .env (secrets change on every start):\n")
         print(okta.env_block())
+        for line in _key_lines(okta, args.client_key):
+            print(line)
         bundle = trust_local_ca()  # public roots plus this run's CA, in a folder only you can read
         print("\nYour own scripts in another shell (requests, httpx, curl) trust this server, and public sites")
         print("still work, once you paste one of these lines there (valid while this server runs):")
@@ -78,6 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _key_lines(okta, client_keys: list[str]) -> list[str]:
+    """``KEY_CLIENT_ID`` and ``KEY_PRIVATE_KEY_FILE`` for a key registered from a folder that also holds
+    ``private_key.pem`` (as ``python -m helpers.tokens.private_key new`` writes it): the path only."""
+    lines = []
+    for value in client_keys:
+        label, _, path = value.partition("=")
+        private = Path(path).resolve().parent / "private_key.pem"
+        if private.is_file() and label in okta.clients:
+            lines += [f"KEY_CLIENT_ID={okta.clients[label].client_id}", f"KEY_PRIVATE_KEY_FILE={private}"]
+    return lines
+
+
 def _read_client_key(value: str) -> tuple[str, dict]:
     """``LABEL=FILE`` to ``(label, public JWK)``; the file holds a JWK or a JWKS with one key."""
     label, sep, path = value.partition("=")
@@ -85,9 +100,14 @@ def _read_client_key(value: str) -> tuple[str, dict]:
         raise ValueError(f"expected LABEL=FILE (e.g. key_service=public.jwk), got {value!r}")
     try:
         with open(path, encoding="utf-8") as file:
-            document = json.load(file)
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {getattr(exc, 'strerror', None) or 'not text'}") from None
+    if "PRIVATE KEY" in text:
+        raise ValueError(f"{path} is a private key, which stays with the client: give the public JWK "
+                         "(public_jwk.json next to it)")
+    try:
+        document = json.loads(text)
     except ValueError:
         raise ValueError(f"{path} is not JSON (expected a public JWK)") from None
     if isinstance(document, dict) and isinstance(document.get("keys"), list) and len(document["keys"]) == 1:
