@@ -11,16 +11,13 @@ Which catalogue entry answers which mistake is mostly Okta's silence: those rows
 
 from __future__ import annotations
 
-import json
 import time
 
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
-from helpers.agent_exchange import Agent, exchange_id_jag, request_id_jag, sign_in_with_password
+from helpers.agent_exchange import Agent, exchange_id_jag, local_agent, request_id_jag, sign_in_with_password
 from helpers.local_okta import default_tenant, start_local_okta
 from helpers.local_okta.tenant import App, ResourceConnection
 
@@ -29,14 +26,6 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
 ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
 SECOND_AGENT = "0oa1calcsecondagent9"
-
-
-def _agent_key(okta, label: str) -> Agent:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update(kid=f"{label}-key", alg="RS256", use="sig")
-    kid = okta.register_public_key(label, jwk)
-    return Agent(okta.url, okta.tenant.app(label=label).client_id, key, kid)
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +43,12 @@ def okta():
 
 @pytest.fixture(scope="module")
 def agent(okta) -> Agent:
-    return _agent_key(okta, "ai_agent")
+    return local_agent(okta, "ai_agent")
 
 
 @pytest.fixture(scope="module")
 def second_agent(okta) -> Agent:
-    return _agent_key(okta, "second_agent")
+    return local_agent(okta, "second_agent")
 
 
 @pytest.fixture(scope="module")

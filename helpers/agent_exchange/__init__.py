@@ -5,7 +5,7 @@ user's, for the agent (its ``aud``), and a server that accepted it would accept 
 held it (token passthrough, which the MCP specification forbids). Instead Okta issues the agent a
 token of its own for the MCP server, in two steps (Okta's *Set up AI agent token exchange* guide)::
 
-    agent = Agent(org_url, client_id, private_key, key_id)        # Directory > AI Agents
+    agent = Agent(org_url, PrivateKeyClient.from_file(client_id, key_file))   # Directory > AI Agents
     user = sign_in_with_password(agent, login, password)          # the user signs in to the agent
     id_jag = request_id_jag(agent, user.id_token, audience=issuer, scope="calculator.add")   # org server
     token = exchange_id_jag(agent, id_jag)                        # the custom authorization server
@@ -18,7 +18,7 @@ and with a client secret only (and sends ``scope`` and ``resource``), so it cann
 for an agent registered with a private key; neither library does Okta's step 1.
 """
 
-from .agent import CLIENT_ASSERTION_TYPE, Agent, token_endpoint_of
+from .agent import CLIENT_ASSERTION_TYPE, Agent, local_agent, token_endpoint_of
 from .errors import ExchangeError
 from .exchange import (ACCESS_TOKEN_TYPE, ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, JWT_BEARER, TOKEN_EXCHANGE, AgentToken,
                        IdJag, exchange_id_jag, request_id_jag)
@@ -39,6 +39,7 @@ __all__ = [
     "PendingAgentSignIn",
     "exchange_id_jag",
     "finish_sign_in",
+    "local_agent",
     "request_id_jag",
     "sign_in_with_password",
     "start_sign_in",

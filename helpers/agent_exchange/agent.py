@@ -1,27 +1,20 @@
-"""Who the AI agent is to Okta: its client id, its private key, and the org it belongs to.
+"""Who the AI agent is to Okta: its client id and private key, and the org it belongs to.
 
 An AI agent registered under Directory > AI Agents with *Client registration: Public/private key*
 proves who it is with a **client assertion**: a short JWT it signs with its private key for the one
-token endpoint it is calling (``aud``), with ``iss`` = ``sub`` = its client id, a fresh ``jti`` (Okta
-accepts each only once) and an ``exp`` a few minutes ahead (Okta's *JWT with private key* client
-authentication). Okta holds only the public half. The private key never leaves this object: it is
-not in its ``repr`` and nothing here prints or logs it.
+token endpoint it is calling (``aud``), with ``iss`` = ``sub`` = its client id and a fresh ``jti``
+(Okta accepts each only once). :class:`helpers.tokens.private_key.PrivateKeyClient` signs it; Okta
+holds only the public half. The private key is not in any ``repr`` and nothing here prints it.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from ..tokens.private_key import JWT_BEARER as CLIENT_ASSERTION_TYPE
+from ..tokens.private_key import PrivateKeyClient, generate_private_key
 
-__all__ = ["CLIENT_ASSERTION_TYPE", "Agent"]
-
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#: a client assertion lives this long (Okta allows up to an hour; a minute is plenty for one request)
-ASSERTION_LIFETIME = 60
+__all__ = ["CLIENT_ASSERTION_TYPE", "Agent", "local_agent", "token_endpoint_of"]
 
 
 @dataclass(frozen=True)
@@ -29,16 +22,18 @@ class Agent:
     """An AI agent's credentials at an Okta org.
 
     ``org_url``: the org (the org authorization server's issuer, ``https://{yourOktaDomain}``);
-    ``client_id``: the agent's client id; ``private_key``: the RSA key whose public half is
-    registered on the agent (``key_id`` its ``kid``); ``redirect_uri``: where the user's sign-in to
-    the agent comes back (registered on the agent's linked OIDC app).
+    ``key``: the agent's client id and the private key whose public half is registered on it;
+    ``redirect_uri``: where the user's sign-in to the agent comes back (registered on the agent's
+    linked OIDC app).
     """
 
     org_url: str
-    client_id: str
-    private_key: rsa.RSAPrivateKey = field(repr=False)
-    key_id: str
+    key: PrivateKeyClient
     redirect_uri: str = "http://127.0.0.1:8765/callback"
+
+    @property
+    def client_id(self) -> str:
+        return self.key.client_id
 
     @property
     def org_token_endpoint(self) -> str:
@@ -47,13 +42,17 @@ class Agent:
 
     def client_assertion(self, token_endpoint: str) -> dict[str, str]:
         """The two form fields that authenticate the agent at ``token_endpoint`` (and only there)."""
-        now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": token_endpoint,
-                  "iat": now, "exp": now + ASSERTION_LIFETIME, "jti": secrets.token_urlsafe(24)}
-        signed = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.key_id})
-        return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": signed}
+        return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": self.key.assertion(token_endpoint)}
 
 
 def token_endpoint_of(issuer: str) -> str:
     """An Okta custom authorization server's token endpoint, from its issuer (``{issuer}/v1/token``)."""
     return f"{issuer.rstrip('/')}/v1/token"
+
+
+def local_agent(okta, label: str = "ai_agent") -> Agent:
+    """The local server's AI agent ``label`` with a new key pair, its public key registered (as an
+    admin would under Directory > AI Agents > the agent > Client registration > Add public key)."""
+    key = PrivateKeyClient(okta.tenant.app(label=label).client_id, generate_private_key())
+    okta.register_public_key(label, key.public_jwk)
+    return Agent(okta.url, key)

@@ -259,10 +259,8 @@ class LocalOkta:
         self._state.tenant.resource_parameter = bool(enabled)
 
     def set_cross_app_access(self, enabled: bool) -> None:
-        """The AI agent token exchange (Cross App Access): on (the default) or off, as in an org
-        without it, where both of its steps answer Okta's 403 ``feature_not_enabled``."""
-        self._state.configured.cross_app_access = bool(enabled)
-        self._state.tenant.cross_app_access = bool(enabled)
+        """Cross App Access (the AI agent token exchange) on, or off: both steps answer 403 ``feature_not_enabled``."""
+        self._state.configured.cross_app_access = self._state.tenant.cross_app_access = bool(enabled)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').
