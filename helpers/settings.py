@@ -14,6 +14,9 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
 ``KEY_CLIENT_ID`` / ``KEY_PRIVATE_KEY_FILE``  optional: a service app with *Public key / Private key*
                               client authentication (``private_key_jwt``) and the path of its private
                               key's PEM file (``python -m helpers.tokens.private_key new DIR`` makes it)
+``AI_AGENT_CLIENT_ID`` / ``AI_AGENT_PRIVATE_KEY_FILE``  optional: an AI agent (Directory > AI Agents,
+                              Client registration: Public/private key) and its private key's PEM file,
+                              for the AI agent token exchange (Cross App Access)
 ``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
@@ -107,6 +110,8 @@ class Settings:
     redirect_uri: str = ANY_PORT_REDIRECT_URI
     #: the private-key service app (KEY_CLIENT_ID, KEY_PRIVATE_KEY_FILE), or None
     key_client: KeyClient | None = None
+    #: the AI agent of the token exchange (AI_AGENT_CLIENT_ID, AI_AGENT_PRIVATE_KEY_FILE), or None
+    ai_agent: KeyClient | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -222,6 +227,7 @@ def load_settings(
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False, optional=True),
         read_only_client=_client(get, "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", secret_required=True, optional=True),
         key_client=_key_client(get),
+        ai_agent=_key_client(get, "AI_AGENT_CLIENT_ID", "AI_AGENT_PRIVATE_KEY_FILE"),
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,
@@ -229,18 +235,18 @@ def load_settings(
     )
 
 
-def _key_client(get) -> KeyClient | None:
-    """KEY_CLIENT_ID and KEY_PRIVATE_KEY_FILE: both, or neither (placeholders count as neither)."""
-    client_id, path = get("KEY_CLIENT_ID"), get("KEY_PRIVATE_KEY_FILE")
+def _key_client(get, id_name: str = "KEY_CLIENT_ID", file_name: str = "KEY_PRIVATE_KEY_FILE") -> KeyClient | None:
+    """KEY_CLIENT_ID and KEY_PRIVATE_KEY_FILE (or the pair named): both, or neither (placeholders count as neither)."""
+    client_id, path = get(id_name), get(file_name)
     if any(value and any(mark in value for mark in _PLACEHOLDER_MARKS) for value in (client_id, path)):
         return None
     if client_id is None and path is None:
         return None
     if client_id is None or path is None:
-        missing, given = ("KEY_CLIENT_ID", "KEY_PRIVATE_KEY_FILE") if client_id is None else ("KEY_PRIVATE_KEY_FILE", "KEY_CLIENT_ID")
+        missing, given = (id_name, file_name) if client_id is None else (file_name, id_name)
         raise ConfigurationError(f"{given} is set but {missing} is not: set both, or neither.")
     if not Path(path).expanduser().is_file():
-        raise ConfigurationError(f"KEY_PRIVATE_KEY_FILE={path!r} is not a file: give the path of the private key's "
+        raise ConfigurationError(f"{file_name}={path!r} is not a file: give the path of the private key's "
                                  "PEM file (python -m helpers.tokens.private_key new DIR writes DIR/private_key.pem).")
     return KeyClient(client_id, str(Path(path).expanduser()))
 

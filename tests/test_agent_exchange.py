@@ -123,3 +123,26 @@ def test_sign_in_refuses_a_foreign_state_and_an_unassigned_user(okta, agent):
     alan = okta.users[1]  # not assigned to the agent (Directory > AI Agents > User access)
     with pytest.raises(AgentSignInError, match="not assigned"):
         sign_in_with_password(agent, alan.login, alan.password)
+
+
+def test_the_agent_from_env_settings(tmp_path):
+    """AI_AGENT_CLIENT_ID and AI_AGENT_PRIVATE_KEY_FILE: both or neither; agent_for reads them with a real org."""
+    from types import SimpleNamespace
+
+    from helpers.agent_exchange import agent_for
+    from helpers.settings import ConfigurationError, load_settings
+    from helpers.tokens.private_key import write_key_pair
+
+    tenant = {"OAUTH_ISSUER": "https://dev-123.okta.com/oauth2/default", "OAUTH_AUDIENCE": "https://calc.example.com",
+              "M2M_CLIENT_ID": "0oa1", "M2M_CLIENT_SECRET": "s3cr3t"}
+    assert load_settings(environ=tenant, env_file="").ai_agent is None
+    with pytest.raises(ConfigurationError, match="AI_AGENT_CLIENT_ID is set but AI_AGENT_PRIVATE_KEY_FILE is not"):
+        load_settings(environ={**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent"}, env_file="")
+    with pytest.raises(ConfigurationError, match="AI_AGENT_CLIENT_ID is not set"):
+        agent_for(SimpleNamespace(local=None, settings=load_settings(environ=tenant, env_file="")))
+    files = write_key_pair(tmp_path / "agent")
+    settings = load_settings(environ={**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent",
+                                      "AI_AGENT_PRIVATE_KEY_FILE": str(files.private_key_file)}, env_file="")
+    agent = agent_for(SimpleNamespace(local=None, settings=settings))
+    assert (agent.org_url, agent.client_id, agent.key.kid) == ("https://dev-123.okta.com", "0oaAgent", files.kid)
+    assert agent.org_token_endpoint == "https://dev-123.okta.com/oauth2/v1/token"

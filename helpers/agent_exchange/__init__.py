@@ -18,7 +18,7 @@ and with a client secret only (and sends ``scope`` and ``resource``), so it cann
 for an agent registered with a private key; neither library does Okta's step 1.
 """
 
-from .agent import CLIENT_ASSERTION_TYPE, Agent, local_agent, token_endpoint_of
+from .agent import CLIENT_ASSERTION_TYPE, Agent, agent_for, local_agent, token_endpoint_of
 from .errors import ExchangeError
 from .exchange import (ACCESS_TOKEN_TYPE, ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, JWT_BEARER, TOKEN_EXCHANGE, AgentToken,
                        IdJag, exchange_id_jag, request_id_jag)
@@ -34,6 +34,7 @@ __all__ = [
     "Agent",
     "AgentSignInError",
     "AgentToken",
+    "agent_for",
     "ExchangeError",
     "IdJag",
     "PendingAgentSignIn",

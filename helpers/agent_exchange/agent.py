@@ -10,11 +10,13 @@ holds only the public half. The private key is not in any ``repr`` and nothing h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from ..settings import ConfigurationError
 from ..tokens.private_key import JWT_BEARER as CLIENT_ASSERTION_TYPE
 from ..tokens.private_key import PrivateKeyClient, generate_private_key
 
-__all__ = ["CLIENT_ASSERTION_TYPE", "Agent", "local_agent", "token_endpoint_of"]
+__all__ = ["CLIENT_ASSERTION_TYPE", "Agent", "agent_for", "local_agent", "token_endpoint_of"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,21 @@ def local_agent(okta, label: str = "ai_agent") -> Agent:
     key = PrivateKeyClient(okta.tenant.app(label=label).client_id, generate_private_key())
     okta.register_public_key(label, key.public_jwk)
     return Agent(okta.url, key)
+
+
+def agent_for(auth_server) -> Agent:
+    """The notebook's AI agent: the local server's (a new key pair, registered), or the one in ``.env``
+    (``AI_AGENT_CLIENT_ID``, ``AI_AGENT_PRIVATE_KEY_FILE``) with a real org."""
+    if auth_server.local is not None:
+        return local_agent(auth_server.local)
+    settings = auth_server.settings
+    if settings.ai_agent is None:
+        raise ConfigurationError(
+            "AI_AGENT_CLIENT_ID is not set: this section needs an AI agent (Directory > AI Agents > Register AI "
+            "agent; Okta for AI Agents) with Client registration Public/private key, a linked OIDC app whose "
+            "sign-in redirect URI is OAUTH_REDIRECT_URI, and a resource connection to your custom authorization "
+            "server allowing calculator.add. Set AI_AGENT_CLIENT_ID and AI_AGENT_PRIVATE_KEY_FILE in .env (see "
+            ".env.example).")
+    key = PrivateKeyClient.from_file(settings.ai_agent.client_id, settings.ai_agent.private_key_file)
+    org_url = "https://" + urlsplit(settings.issuer).netloc
+    return Agent(org_url, key, redirect_uri=settings.redirect_uri)
