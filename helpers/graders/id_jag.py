@@ -120,8 +120,9 @@ class _Grader:
 
     def refused_row(self, name: str, outcome: _Outcome, okta_said: str) -> Row:
         passed = outcome.error is not None
-        why = (f"Okta refused ({okta_said}...) but your function returned {outcome.describe()[9:]}: the agent would "
-               "then send an error body, or nothing, to the MCP server as if it were a token.")
+        returned = "the error body" if isinstance(outcome.value, dict) else f"a {type(outcome.value).__name__}"
+        why = (f"Okta refused ({okta_said}...) but your function returned {returned} instead of raising: the agent "
+               "would then send it, or nothing, to the MCP server as if it were a token.")
         return Row(name, "raises", outcome.describe(), passed, why, RAISE_FIX)
 
     def message_row(self, outcomes: list[tuple[_Outcome, str]]) -> Row:
