@@ -275,3 +275,17 @@ def test_feature_not_enabled(okta, agent, id_token):
     finally:
         okta.set_cross_app_access(True)
     assert exchange_id_jag(agent, id_jag).scope == "calculator.add"  # the refusal spent nothing
+
+
+def test_a_parameter_sent_twice(okta, agent, id_token):
+    """Catalogue illegal_duplicated_parameters (400 invalid_request) on both steps."""
+    form = {"grant_type": TOKEN_EXCHANGE, "subject_token": id_token, "subject_token_type": ID_TOKEN,
+            "requested_token_type": ID_JAG, "scope": "calculator.add", **agent.client_assertion(agent.org_token_endpoint)}
+    pairs = [*form.items(), ("audience", okta.issuer), ("audience", okta.issuer_for("other"))]
+    refused(requests.post(agent.org_token_endpoint, data=pairs, timeout=10), 400, "invalid_request",
+            "Duplicate parameter provided in request. Duplicated parameters: [audience].")
+    endpoint = okta.token_endpoint
+    pairs = [("grant_type", JWT_BEARER), ("assertion", forged_id_jag(okta, agent)), ("assertion", forged_id_jag(okta, agent)),
+             *agent.client_assertion(endpoint).items()]
+    refused(requests.post(endpoint, data=pairs, timeout=10), 400, "invalid_request",
+            "Duplicate parameter provided in request. Duplicated parameters: [assertion].")

@@ -38,6 +38,7 @@ __all__ = [
     "JWT_BEARER",
     "TOKEN_EXCHANGE",
     "id_jag_claims",
+    "refuse_duplicates",
     "refusal",
 ]
 
@@ -108,6 +109,13 @@ def refusal(internal_code: str, request=None, *values: str) -> errors.OktaError:
     """Okta's error for the catalogue entry ``internal_code`` (``values`` fill in ``{0}``...)."""
     status, error, description = REFUSALS[internal_code]
     return errors.OktaError(error, description.format(*values), status, request)
+
+
+def refuse_duplicates(request, names: tuple[str, ...]) -> None:
+    """Okta's refusal of a parameter sent twice (catalogue ``illegal_duplicated_parameters``)."""
+    twice = [name for name in names if name in request.duplicate_params]
+    if twice:
+        raise errors.invalid_request(errors.DUPLICATED_PARAMETERS.format(", ".join(twice)), request)
 
 
 def id_jag_claims(*, issuer: str, user, audience: str, client_id: str, scopes: list[str], issued_at: int,

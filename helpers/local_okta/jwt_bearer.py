@@ -37,7 +37,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from . import errors
-from .id_jag import ID_JAG_LIFETIME, ID_JAG_TYP, refusal
+from .id_jag import ID_JAG_LIFETIME, ID_JAG_TYP, refuse_duplicates, refusal
 from .state import ORG_SERVER, OktaState
 from .tenant import App, AuthorizationServer
 from .tokens import access_token_claims
@@ -74,6 +74,7 @@ class JwtBearerGrant(GrantTypeBase):
             raise errors.invalid_client(request=request)
         agent: App = request.client
         self.validate_grant_type(request)
+        refuse_duplicates(request, ("grant_type", "assertion", "resource"))
         if request.scope is not None:  # the ID-JAG carries the scopes Okta granted at step 1
             raise refusal("id_jag_scopes_in_request", request)
         assertion = request._params.get("assertion")

@@ -42,7 +42,7 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from . import errors
 from .id_jag import (ACCESS_TOKEN_TYPE, ID_JAG_LIFETIME, ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TYPE,
-                     id_jag_claims, refusal)
+                     id_jag_claims, refuse_duplicates, refusal)
 from .state import ORG_SERVER, OktaState
 from .tenant import OIDC_SCOPES, App, AuthorizationServer, ResourceConnection
 
@@ -77,6 +77,8 @@ class TokenExchangeGrant(GrantTypeBase):
         self.authenticate(request)
         agent: App = request.client
         self.validate_grant_type(request)  # the app's grant types (unauthorized_client)
+        refuse_duplicates(request, ("grant_type", "subject_token", "subject_token_type", "requested_token_type",
+                                    "audience", "scope", "resource"))
         params = request._params
         if params.get("requested_token_type") != ID_JAG_TOKEN_TYPE:
             raise refusal("invalid_requested_token_type", request)
