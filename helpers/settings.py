@@ -11,12 +11,6 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
 ``M2M_CLIENT_ID`` / ``_SECRET``  the service app for the client-credentials grant (notebooks 02-05)
 ``READ_M2M_CLIENT_ID`` / ``_SECRET``  optional: a second, read-only service app (notebook 05)
 ``CLIENT_ID`` / ``CLIENT_SECRET``  optional: the web app a gateway signs users in with (notebook 06)
-``KEY_CLIENT_ID`` / ``KEY_PRIVATE_KEY_FILE``  optional: a service app with *Public key / Private key*
-                              client authentication (``private_key_jwt``) and the path of its private
-                              key's PEM file (``python -m helpers.tokens.private_key new DIR`` makes it)
-``AI_AGENT_CLIENT_ID`` / ``AI_AGENT_PRIVATE_KEY_FILE``  optional: an AI agent (Directory > AI Agents,
-                              Client registration: Public/private key) and its private key's PEM file,
-                              for the AI agent token exchange (Cross App Access)
 ``OAUTH_SEND_RESOURCE``       ``true`` to send RFC 8707 ``resource`` to this authorization
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
@@ -51,7 +45,7 @@ from dotenv import dotenv_values, find_dotenv
 from helpers.urls import is_https, is_secure_or_loopback
 
 __all__ = [
-    "ConfigurationError", "ClientCredentials", "KeyClient", "Settings", "load_settings",
+    "ConfigurationError", "ClientCredentials", "Settings", "load_settings",
     "REGISTERED_REDIRECT_URI", "ANY_PORT_REDIRECT_URI",
 ]
 
@@ -81,15 +75,6 @@ class ClientCredentials:
 
 
 @dataclass(frozen=True)
-class KeyClient:
-    """A service app that authenticates with a private key: its id and the path of the key's PEM
-    file (``None`` with the local server, where the notebook makes the key pair)."""
-
-    client_id: str
-    private_key_file: str | None = None
-
-
-@dataclass(frozen=True)
 class Settings:
     """What the notebooks and the server need to know about the authorization server."""
 
@@ -108,10 +93,6 @@ class Settings:
     #: where the gateway of notebook 06 receives the sign-in redirect (OAUTH_REDIRECT_URI); port 0
     #: (the local server) means a free port for each sign-in
     redirect_uri: str = ANY_PORT_REDIRECT_URI
-    #: the private-key service app (KEY_CLIENT_ID, KEY_PRIVATE_KEY_FILE), or None
-    key_client: KeyClient | None = None
-    #: the AI agent of the token exchange (AI_AGENT_CLIENT_ID, AI_AGENT_PRIVATE_KEY_FILE), or None
-    ai_agent: KeyClient | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -148,19 +129,6 @@ class Settings:
                 "its Client ID and secret into READ_M2M_CLIENT_ID and READ_M2M_CLIENT_SECRET in .env."
             )
         return self.read_only_client
-
-    def require_key_client(self) -> KeyClient:
-        """The private-key service app, or an error saying what to create and which variables to set."""
-        if self.key_client is None:
-            raise ConfigurationError(
-                "KEY_CLIENT_ID is not set (or still a placeholder): this section needs an API Services app whose "
-                "client authentication is Public key / Private key. Make a key pair (python -m "
-                "helpers.tokens.private_key new DIR), create the app (Applications > Create App Integration > "
-                "API Services), then General > Client Credentials > Edit > Public key / Private key > Add key and "
-                "paste the printed public key; give it an access policy rule like the write service's, and set "
-                "KEY_CLIENT_ID and KEY_PRIVATE_KEY_FILE (the private_key.pem path) in .env."
-            )
-        return self.key_client
 
 
 def load_settings(
@@ -226,29 +194,11 @@ def load_settings(
         m2m_client=_client(get, "M2M_CLIENT_ID", "M2M_CLIENT_SECRET", secret_required=True),
         web_client=_client(get, "CLIENT_ID", "CLIENT_SECRET", secret_required=False, optional=True),
         read_only_client=_client(get, "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", secret_required=True, optional=True),
-        key_client=_key_client(get),
-        ai_agent=_key_client(get, "AI_AGENT_CLIENT_ID", "AI_AGENT_PRIVATE_KEY_FILE"),
         source=source,
         send_resource_parameter=send_resource,
         ca_file=ca_file,
         redirect_uri=redirect_uri,
     )
-
-
-def _key_client(get, id_name: str = "KEY_CLIENT_ID", file_name: str = "KEY_PRIVATE_KEY_FILE") -> KeyClient | None:
-    """KEY_CLIENT_ID and KEY_PRIVATE_KEY_FILE (or the pair named): both, or neither (placeholders count as neither)."""
-    client_id, path = get(id_name), get(file_name)
-    if any(value and any(mark in value for mark in _PLACEHOLDER_MARKS) for value in (client_id, path)):
-        return None
-    if client_id is None and path is None:
-        return None
-    if client_id is None or path is None:
-        missing, given = (id_name, file_name) if client_id is None else (file_name, id_name)
-        raise ConfigurationError(f"{given} is set but {missing} is not: set both, or neither.")
-    if not Path(path).expanduser().is_file():
-        raise ConfigurationError(f"{file_name}={path!r} is not a file: give the path of the private key's "
-                                 "PEM file (python -m helpers.tokens.private_key new DIR writes DIR/private_key.pem).")
-    return KeyClient(client_id, str(Path(path).expanduser()))
 
 
 def _read_env_file(path: str) -> io.StringIO:

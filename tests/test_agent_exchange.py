@@ -135,14 +135,13 @@ def test_the_agent_from_env_settings(tmp_path):
 
     tenant = {"OAUTH_ISSUER": "https://dev-123.okta.com/oauth2/default", "OAUTH_AUDIENCE": "https://calc.example.com",
               "M2M_CLIENT_ID": "0oa1", "M2M_CLIENT_SECRET": "s3cr3t"}
-    assert load_settings(environ=tenant, env_file="").ai_agent is None
-    with pytest.raises(ConfigurationError, match="AI_AGENT_CLIENT_ID is set but AI_AGENT_PRIVATE_KEY_FILE is not"):
-        load_settings(environ={**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent"}, env_file="")
+    auth_server = SimpleNamespace(local=None, settings=load_settings(environ=tenant, env_file=""))
     with pytest.raises(ConfigurationError, match="AI_AGENT_CLIENT_ID is not set"):
-        agent_for(SimpleNamespace(local=None, settings=load_settings(environ=tenant, env_file="")))
+        agent_for(auth_server, environ=tenant, env_file="")
+    with pytest.raises(ConfigurationError, match="AI_AGENT_CLIENT_ID is set but AI_AGENT_PRIVATE_KEY_FILE is not"):
+        agent_for(auth_server, environ={**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent"}, env_file="")
     files = write_key_pair(tmp_path / "agent")
-    settings = load_settings(environ={**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent",
-                                      "AI_AGENT_PRIVATE_KEY_FILE": str(files.private_key_file)}, env_file="")
-    agent = agent_for(SimpleNamespace(local=None, settings=settings))
+    environ = {**tenant, "AI_AGENT_CLIENT_ID": "0oaAgent", "AI_AGENT_PRIVATE_KEY_FILE": str(files.private_key_file)}
+    agent = agent_for(auth_server, environ=environ, env_file="")
     assert (agent.org_url, agent.client_id, agent.key.kid) == ("https://dev-123.okta.com", "0oaAgent", files.kid)
     assert agent.org_token_endpoint == "https://dev-123.okta.com/oauth2/v1/token"

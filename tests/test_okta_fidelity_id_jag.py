@@ -19,6 +19,7 @@ import requests
 
 from helpers.agent_exchange import Agent, exchange_id_jag, local_agent, request_id_jag, sign_in_with_password
 from helpers.local_okta import default_tenant, start_local_okta
+from helpers.local_okta.id_jag import set_cross_app_access
 from helpers.local_okta.tenant import App, ResourceConnection
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -268,12 +269,12 @@ def test_step2_not_at_the_org_server(okta, agent):
 def test_feature_not_enabled(okta, agent, id_token):
     """Catalogue feature_not_enabled (403 server_error) for both steps when the org has no Cross App Access."""
     id_jag = request_id_jag(agent, id_token, audience=okta.issuer, scope="calculator.add")
-    okta.set_cross_app_access(False)
+    set_cross_app_access(okta, False)
     try:
         for response in (step1(okta, agent, id_token), step2(okta, agent, id_jag.token)):
             refused(response, 403, "server_error", "The requested feature is not enabled in this environment.")
     finally:
-        okta.set_cross_app_access(True)
+        set_cross_app_access(okta, True)
     assert exchange_id_jag(agent, id_jag).scope == "calculator.add"  # the refusal spent nothing
 
 

@@ -60,19 +60,18 @@ def local_agent(okta, label: str = "ai_agent") -> Agent:
     return Agent(okta.url, key)
 
 
-def agent_for(auth_server) -> Agent:
-    """The notebook's AI agent: the local server's (a new key pair, registered), or the one in ``.env``
-    (``AI_AGENT_CLIENT_ID``, ``AI_AGENT_PRIVATE_KEY_FILE``) with a real org."""
+def agent_for(auth_server, environ=None, env_file=None) -> Agent:
+    """The notebook's AI agent: the local server's (a new key pair, registered), or the one ``.env``
+    names with a real org (``AI_AGENT_CLIENT_ID``, ``AI_AGENT_PRIVATE_KEY_FILE``; ``environ`` and
+    ``env_file`` as in :func:`helpers.settings.load_settings`)."""
     if auth_server.local is not None:
         return local_agent(auth_server.local)
+    from .agent_settings import NOT_SET, load_agent_key
+
+    agent_key = load_agent_key(environ, env_file)
+    if agent_key is None:
+        raise ConfigurationError(NOT_SET)
     settings = auth_server.settings
-    if settings.ai_agent is None:
-        raise ConfigurationError(
-            "AI_AGENT_CLIENT_ID is not set: this section needs an AI agent (Directory > AI Agents > Register AI "
-            "agent; Okta for AI Agents) with Client registration Public/private key, a linked OIDC app whose "
-            "sign-in redirect URI is OAUTH_REDIRECT_URI, and a resource connection to your custom authorization "
-            "server allowing calculator.add. Set AI_AGENT_CLIENT_ID and AI_AGENT_PRIVATE_KEY_FILE in .env (see "
-            ".env.example).")
-    key = PrivateKeyClient.from_file(settings.ai_agent.client_id, settings.ai_agent.private_key_file)
+    key = PrivateKeyClient.from_file(agent_key.client_id, agent_key.private_key_file)
     org_url = "https://" + urlsplit(settings.issuer).netloc
     return Agent(org_url, key, redirect_uri=settings.redirect_uri)

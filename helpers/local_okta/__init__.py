@@ -29,9 +29,8 @@ from cryptography.hazmat.primitives import serialization
 
 from .. import background
 from ..local_tls import local_ca
-from ..settings import ClientCredentials, KeyClient, Settings
+from ..settings import ClientCredentials, Settings
 from .app import build_app
-from .client_assertions import register_public_key
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
@@ -179,7 +178,6 @@ class LocalOkta:
             m2m_client=m2m,
             web_client=clients["web"],
             read_only_client=clients["read_service"],
-            key_client=KeyClient(clients["key_service"].client_id) if "key_service" in clients else None,
             source="local authorization server",
         )
 
@@ -197,9 +195,6 @@ class LocalOkta:
             f"READ_M2M_CLIENT_SECRET={reader.client_secret}",
             f"CLIENT_ID={web.client_id}",
             f"CLIENT_SECRET={web.client_secret}",
-            "# The private-key service app (Public key / Private key); register your public key with",
-            "# --client-key key_service=DIR/public_jwk.json, then set KEY_PRIVATE_KEY_FILE=DIR/private_key.pem:",
-            f"# KEY_CLIENT_ID={settings.key_client.client_id}" if settings.key_client else "# (no private-key app)",
             "# The local server is HTTPS with a certificate authority made for this run; trust it:",
             f"OAUTH_CA_FILE={local_ca().ca_path}",
             "# Test users for the sign-in page (login / password):",
@@ -218,9 +213,8 @@ class LocalOkta:
         self._state.set_scenario(name)
 
     def register_public_key(self, label: str, public_jwk: dict) -> str:
-        """Add a public key (a JWK with a ``kid``) to a private-key app, as under the app's *Public
-        keys > Add key*; its ``kid``. A private JWK is refused (``ValueError``): Okta needs only the public half."""
-        return register_public_key(self._state, label, public_jwk)
+        """Add a public JWK to a private-key app (its *Public keys > Add key*); its kid. ValueError if refused."""
+        return self._state.register_public_key(label, public_jwk)
 
     def rotate_keys(self, server_id: str = "default") -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
@@ -257,10 +251,6 @@ class LocalOkta:
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
-
-    def set_cross_app_access(self, enabled: bool) -> None:
-        """Cross App Access (the AI agent token exchange) on, or off: both steps answer 403 ``feature_not_enabled``."""
-        self._state.configured.cross_app_access = self._state.tenant.cross_app_access = bool(enabled)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -40,6 +40,7 @@ __all__ = [
     "id_jag_claims",
     "refuse_duplicates",
     "refusal",
+    "set_cross_app_access",
 ]
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -109,6 +110,13 @@ def refusal(internal_code: str, request=None, *values: str) -> errors.OktaError:
     """Okta's error for the catalogue entry ``internal_code`` (``values`` fill in ``{0}``...)."""
     status, error, description = REFUSALS[internal_code]
     return errors.OktaError(error, description.format(*values), status, request)
+
+
+def set_cross_app_access(okta, enabled: bool) -> None:
+    """Cross App Access on a running :class:`~helpers.local_okta.LocalOkta` (the default), or off, as in an
+    org without it: both steps then answer 403 ``feature_not_enabled``. Survives a scenario switch."""
+    state = okta._state  # the package's own object: LocalOkta keeps no more switches than it must
+    state.configured.cross_app_access = state.tenant.cross_app_access = bool(enabled)
 
 
 def refuse_duplicates(request, names: tuple[str, ...]) -> None:

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .client_assertions import register_public_key
 from .keys import KeySet
 from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
@@ -179,6 +180,10 @@ class OktaState:
                 return True
             self.failed_sign_ins[user.login] += 1
             return False
+
+    def register_public_key(self, label: str, public_jwk: dict) -> str:
+        """A public key added to a private-key app's JWKS (``client_assertions.register_public_key``)."""
+        return register_public_key(self, label, public_jwk)
 
     # -- scenario ------------------------------------------------------------------------
 

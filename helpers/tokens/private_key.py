@@ -52,6 +52,7 @@ __all__ = [
     "PrivateKeyClient",
     "fetch_token_with_private_key",
     "generate_private_key",
+    "jwk_thumbprint",
     "public_jwk",
     "write_key_pair",
 ]
@@ -73,10 +74,15 @@ def public_jwk(private_key: rsa.RSAPrivateKey) -> dict[str, str]:
     """The public half as a JWK to register in Okta: ``kty``, ``e``, ``n``, ``use``, ``alg`` and a
     ``kid`` that is the key's RFC 7638 thumbprint (so the same key always gets the same id)."""
     jwk = json.loads(RSAAlgorithm.to_jwk(private_key.public_key()))
-    members = {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}  # RFC 7638: the required members, sorted
+    return {"kty": "RSA", "kid": jwk_thumbprint(jwk), "use": "sig", "alg": "RS256", "e": jwk["e"], "n": jwk["n"]}
+
+
+def jwk_thumbprint(jwk: dict) -> str:
+    """An RSA JWK's RFC 7638 thumbprint: SHA-256 of its required members (e, kty, n) in that order,
+    as compact JSON, base64url-encoded."""
+    members = {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}
     digest = hashlib.sha256(json.dumps(members, separators=(",", ":")).encode()).digest()
-    kid = base64url_encode(digest).decode()
-    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "e": jwk["e"], "n": jwk["n"]}
+    return base64url_encode(digest).decode()
 
 
 @dataclass(frozen=True)
