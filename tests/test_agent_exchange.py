@@ -145,3 +145,24 @@ def test_the_agent_from_env_settings(tmp_path):
     agent = agent_for(auth_server, environ=environ, env_file="")
     assert (agent.org_url, agent.client_id, agent.key.kid) == ("https://dev-123.okta.com", "0oaAgent", files.kid)
     assert agent.org_token_endpoint == "https://dev-123.okta.com/oauth2/v1/token"
+
+
+def test_the_recipe_does_both_steps_and_raises_in_oktas_words(okta, agent, user_tokens):
+    """helpers/recipes/agent_token_exchange.py (one file to copy) against the local server."""
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+
+    from helpers.recipes.agent_token_exchange import AgentExchangeError, AgentKey, access_token_for_user, exchange_id_jag
+
+    pem = agent.key.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()).decode()
+    key = AgentKey(agent.client_id, pem, agent.key.kid)
+    token = access_token_for_user(okta.url, key, user_tokens.id_token, okta.issuer, "calculator.add")
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    assert (claims["sub"], claims["cid"], claims["scp"]) == ("ada@example.com", agent.client_id, ["calculator.add"])
+    assert "PRIVATE" not in repr(key)
+    with pytest.raises(AgentExchangeError) as raised:
+        access_token_for_user(okta.url, key, user_tokens.id_token, okta.issuer, "calculator.subtract")
+    assert (raised.value.status, raised.value.error) == (400, "access_denied") and "eyJ" not in str(raised.value)
+    with pytest.raises(AgentExchangeError, match="invalid_grant"):
+        exchange_id_jag(okta.issuer, key, "not-an-id-jag")
