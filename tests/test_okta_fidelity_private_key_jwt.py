@@ -348,3 +348,15 @@ def test_a_registered_key_survives_a_scenario_switch():
         assert token_request(local, assertion(local)).status_code == 200
     finally:
         local.stop()
+
+
+def test_the_rate_limit_counts_a_private_key_client_as_itself():
+    # Okta's rate limits are per client (rate-limit scenario, helpers.local_okta.rate_limits): a client that
+    # authenticates with an assertion is counted under its iss, not lumped with every anonymous request
+    from helpers.local_okta.rate_limits import client_of
+
+    now = int(time.time())
+    signed = jwt.encode({"iss": KEY_APP, "sub": KEY_APP, "exp": now + 60}, KEY, algorithm="RS256")
+    body = f"grant_type=client_credentials&client_assertion={signed}".encode()
+    assert client_of({}, body, {}) == KEY_APP
+    assert client_of({}, b"client_assertion=not-a-jwt", {}) == "unknown"
