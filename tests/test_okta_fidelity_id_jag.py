@@ -290,20 +290,3 @@ def test_a_parameter_sent_twice(okta, agent, id_token):
              *agent.client_assertion(endpoint).items()]
     refused(requests.post(endpoint, data=pairs, timeout=10), 400, "invalid_request",
             "Duplicate parameter provided in request. Duplicated parameters: [assertion].")
-
-
-def test_the_metadata_advertises_the_exchange(okta):
-    """``guides/xaa-resource-metadata/main/index.md``: a resource authorization server lists the JWT bearer
-    grant and ``authorization_grant_profiles_supported`` with ``urn:ietf:params:oauth:grant-profile:id-jag``.
-    Inferred: the org server lists the token-exchange grant; neither is listed with Cross App Access off."""
-    custom = requests.get(okta.metadata_url, timeout=10).json()
-    org = requests.get(okta.org_issuer + "/.well-known/oauth-authorization-server", timeout=10).json()
-    assert JWT_BEARER in custom["grant_types_supported"] and TOKEN_EXCHANGE not in custom["grant_types_supported"]
-    assert custom["authorization_grant_profiles_supported"] == ["urn:ietf:params:oauth:grant-profile:id-jag"]
-    assert TOKEN_EXCHANGE in org["grant_types_supported"] and "authorization_grant_profiles_supported" not in org
-    set_cross_app_access(okta, False)
-    try:
-        custom = requests.get(okta.metadata_url, timeout=10).json()
-        assert JWT_BEARER not in custom["grant_types_supported"] and "authorization_grant_profiles_supported" not in custom
-    finally:
-        set_cross_app_access(okta, True)

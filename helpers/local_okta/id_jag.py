@@ -31,7 +31,6 @@ from . import errors
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
-    "ID_JAG_GRANT_PROFILE",
     "ID_JAG_LIFETIME",
     "ID_JAG_TOKEN_TYPE",
     "ID_JAG_TYP",
@@ -49,9 +48,6 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ID_JAG_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-#: what a resource authorization server lists in ``authorization_grant_profiles_supported``
-#: (Okta's ``guides/xaa-resource-metadata/main/index.md``)
-ID_JAG_GRANT_PROFILE = "urn:ietf:params:oauth:grant-profile:id-jag"
 #: the ID-JAG's JOSE header ``typ`` (the IETF draft, section 3)
 ID_JAG_TYP = "oauth-id-jag+jwt"
 #: seconds an ID-JAG lives (Okta's response example: ``"expires_in": 300``); also the most a

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .id_jag import ID_JAG_GRANT_PROFILE, JWT_BEARER, TOKEN_EXCHANGE
 from .state import ORG_SERVER, OktaState
 from .tenant import OIDC_SCOPES, SUPPORTED_GRANT_TYPES
 
@@ -66,8 +65,4 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
         document["id_token_signing_alg_values_supported"] = ["RS256"]
     if server_id == ORG_SERVER:
         document["scopes_supported"] = list(OIDC_SCOPES) + [s.name for s in server.scopes]
-    if state.tenant.cross_app_access:  # the AI agent token exchange (id_jag.py)
-        document["grant_types_supported"].append(TOKEN_EXCHANGE if server_id == ORG_SERVER else JWT_BEARER)
-        if server_id != ORG_SERVER:  # Okta's xaa-resource-metadata guide: what an XAA resource server advertises
-            document["authorization_grant_profiles_supported"] = [ID_JAG_GRANT_PROFILE]
     return document
