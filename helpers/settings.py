@@ -15,6 +15,9 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
                               server (default ``false``: Okta may reject it, see notebook 06)
 ``OAUTH_CA_FILE``             optional: a CA certificate to trust besides the public ones (the
                               local server run by another process prints its own)
+``MCP_CLIENT_ID``             optional: the Native app (public client, PKCE, no secret) that
+                              standard MCP clients sign in with, since Okta refuses their
+                              dynamic client registration (notebook 07)
 ``OAUTH_REDIRECT_URI``        optional: the web app's sign-in redirect URI this gateway listens
                               on (default ``http://127.0.0.1:8765/callback``); Okta compares it
                               exactly, port included, so each learner on a shared host registers
@@ -93,6 +96,8 @@ class Settings:
     #: where the gateway of notebook 06 receives the sign-in redirect (OAUTH_REDIRECT_URI); port 0
     #: (the local server) means a free port for each sign-in
     redirect_uri: str = ANY_PORT_REDIRECT_URI
+    #: the pre-registered public client standard MCP clients use (MCP_CLIENT_ID; no secret)
+    mcp_client: ClientCredentials | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -198,6 +203,7 @@ def load_settings(
         send_resource_parameter=send_resource,
         ca_file=ca_file,
         redirect_uri=redirect_uri,
+        mcp_client=_public_client(get, "MCP_CLIENT_ID"),
     )
 
 
@@ -275,6 +281,14 @@ def _check_url(name: str, value: str) -> None:
         f"{name}={value!r} is not an https:// URL. Okta serves its authorization servers over "
         "HTTPS only: copy the Issuer URI exactly as the Admin Console shows it."
     )
+
+
+def _public_client(get, id_name: str) -> ClientCredentials | None:
+    """A public client's id (no secret exists); a placeholder counts as not set."""
+    client_id = get(id_name)
+    if client_id is None or any(mark in client_id for mark in _PLACEHOLDER_MARKS):
+        return None
+    return ClientCredentials(client_id, None)
 
 
 def _client(get, id_name: str, secret_name: str, *, secret_required: bool, optional: bool = False) -> ClientCredentials | None:

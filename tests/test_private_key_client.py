@@ -176,6 +176,7 @@ def test_a_refused_assertion_is_okta_s_error_not_a_traceback(okta, tmp_path):
     with pytest.raises(TokenError) as caught:
         manager.get_token()
     assert caught.value.error == "invalid_client" and "kid is invalid" in caught.value.error_description
+    assert "secret" not in str(caught.value) and "the public key registered on the app (its kid)" in str(caught.value)
 
 
 # -- settings (helpers.key_settings) -------------------------------------------------------------------

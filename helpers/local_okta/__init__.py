@@ -11,8 +11,7 @@ uvicorn on 127.0.0.1 in a background thread (``helpers.background``).
     'https://127.0.0.1:53211/oauth2/default'
     >>> okta.clients["write_service"].client_id
     '0oa1calcwritesvc7kpz'
-    >>> okta.set_scenario("policy_not_assigned")   # reproduce a learner's mistake
-    >>> okta.set_scenario(None)
+    >>> okta.set_scenario("policy_not_assigned"); okta.set_scenario(None)   # a learner's mistake, undone
     >>> okta.stop()
 
 ``python -m helpers.local_okta`` runs it in the foreground and prints a ``.env`` block.
@@ -31,9 +30,11 @@ from .. import background
 from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
+from .client_assertions import PublicKeys
 from .state import ORG_SERVER, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
+from .mcp_resource import MCP_SERVER_ID, add_mcp_resource
 from .scenarios import SCENARIOS, Scenario
 from .tenant import Tenant, TestUser
 
@@ -44,8 +45,8 @@ __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_
 WRONG_AUDIENCE = "api://default"
 
 
-class LocalOkta:
-    """One local Okta org: its tenant, keys and HTTP server.
+class LocalOkta(PublicKeys):
+    """One local Okta org: its tenant, keys and HTTP server (public keys of private-key apps: :class:`PublicKeys`).
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
     or call :func:`start_local_okta`. Properties describe the ``default`` authorization
@@ -138,10 +139,7 @@ class LocalOkta:
 
         In the ``wrong_client_secret`` scenario these are the *stale* secrets.
         """
-        return {
-            app.label: ClientCredentials(app.client_id, app.client_secret)
-            for app in self._state.configured.apps
-        }
+        return {app.label: ClientCredentials(app.client_id, app.client_secret) for app in self._state.configured.apps}
 
     @property
     def users(self) -> list[TestUser]:
@@ -177,7 +175,7 @@ class LocalOkta:
             jwks_uri=jwks_uri,
             m2m_client=m2m,
             web_client=clients["web"],
-            read_only_client=clients["read_service"],
+            read_only_client=clients["read_service"], mcp_client=clients.get("mcp_client"),
             source="local authorization server",
         )
 
@@ -211,10 +209,6 @@ class LocalOkta:
     def set_scenario(self, name: str | None) -> None:
         """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
         self._state.set_scenario(name)
-
-    def register_public_key(self, label: str, public_jwk: dict) -> str:
-        """Add a public JWK to a private-key app (its *Public keys > Add key*); its kid. ValueError if refused."""
-        return self._state.register_public_key(label, public_jwk)
 
     def rotate_keys(self, server_id: str = "default") -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
@@ -251,6 +245,10 @@ class LocalOkta:
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
+
+    def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
+        """Add an authorization server whose audience is the MCP server's URL (``mcp_resource.py``); its issuer."""
+        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id).id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -6,6 +6,7 @@
 ``/.well-known/oauth-authorization-server/oauth2/{id}``                 RFC 8414 path-inserted form
 ``/oauth2/{id}/v1/authorize|token|keys|introspect|revoke|userinfo``    a custom authorization server
 ``/.well-known/oauth-authorization-server``, ``/oauth2/v1/*``          the org authorization server
+``/oauth2/v1/clients``                                                 registration: refused (``registration.py``)
 =====================================================================  ==========================
 
 An unknown authorization server id answers 404 with Okta's ``E0000007`` body. The routes
@@ -39,6 +40,7 @@ from . import errors, rate_limits
 from .authorize import authorize_endpoint
 from .metadata import authorization_server_metadata
 from .oauth import build_oauth_server
+from .registration import registration_refused
 from .state import ORG_SERVER, OktaState
 
 __all__ = ["build_app"]
@@ -91,6 +93,7 @@ def build_app(state: OktaState) -> Starlette:
             "introspect": introspect,
             "revoke": revoke,
             "userinfo": userinfo,
+            "clients": clients,
         }.get(endpoint)
         if handler is None:
             return _not_found(f"{endpoint} (not emulated by the local server)", kind="Endpoint")
@@ -163,6 +166,12 @@ def build_app(state: OktaState) -> Starlette:
         if "email" in scopes:
             claims.update(email=user.email, email_verified=True)
         return JSONResponse(claims)
+
+    async def clients(request: Request, server_id: str) -> Response:
+        """Dynamic client registration: an org admin API at Okta, refused without its token."""
+        if server_id != ORG_SERVER:
+            return _not_found("clients (not emulated by the local server)", kind="Endpoint")
+        return registration_refused()
 
     authorize = authorize_endpoint(state, oauth)
 

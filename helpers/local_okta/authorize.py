@@ -111,7 +111,7 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
             "redirect_uri": info["redirect_uri"], "state": info["state"], "login": None,
             "response_mode": mode, "created": time.monotonic(), "ask_consent_again": "consent" in query.get("prompt", "").split(),
         }
-        app = state.tenant.app(client_id=info["client_id"])
+        app = state.app(info["client_id"])
         return page(pages.sign_in_page(action=request.url.path, transaction=transaction, app_name=app.name))
 
     async def submitted(request: Request, server_id: str) -> Response:
@@ -122,7 +122,7 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
             state.transactions.pop(transaction_id, None)
             return page(pages.error_page(summary="Sign-in expired", detail="This sign-in request is unknown or has "
                                          "expired. Start again from the application."), 400)
-        app, action = state.tenant.app(client_id=tx["client_id"]), request.url.path
+        app, action = state.app(tx["client_id"]), request.url.path
         if form.get("step") == "sign_in":
             username = str(form.get("username", ""))
             user = state.tenant.user(username)

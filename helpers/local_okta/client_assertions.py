@@ -42,6 +42,7 @@ __all__ = [
     "ALLOWED_ALGORITHMS",
     "JWT_BEARER",
     "MAX_LIFETIME",
+    "PublicKeys",
     "authenticate_client_assertion",
     "public_jwk_problem",
     "register_public_key",
@@ -90,7 +91,7 @@ def authenticate_client_assertion(state, server_id: str, params: dict, endpoint_
     header, claims = _parse(assertion, request)
     client_id = claims.get("iss")
     named = params.get("client_id")
-    app = state.tenant.app(client_id=client_id) if isinstance(client_id, str) and client_id else None
+    app = state.app(client_id) if isinstance(client_id, str) and client_id else None
     if app is None or (named and named != client_id):
         raise errors.invalid_client(INVALID_ISSUER, request)
     if not app.uses_private_key:  # inferred: client_secret_jwt is not emulated
@@ -235,3 +236,12 @@ def register_public_key(state, label: str, public_jwk: dict) -> str:
         if enforced is not None and enforced is not app:
             enforced.jwks.append(dict(key))
     return key["kid"]
+
+
+class PublicKeys:
+    """``LocalOkta``'s admin action for private-key apps (a mixin over its ``_state``)."""
+
+    def register_public_key(self, label: str, public_jwk: dict) -> str:
+        """Add a public JWK to a private-key app, as under its *Public keys > Add key*; its ``kid``.
+        A private JWK, a missing or repeated ``kid``, or an app with a secret: ``ValueError`` saying why."""
+        return register_public_key(self._state, label, public_jwk)

@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service', 'key_service', 'ai_agent']
+    ['web', 'read_service', 'write_service', 'mcp_client', 'key_service', 'ai_agent']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -16,11 +16,14 @@ from __future__ import annotations
 from .id_jag import JWT_BEARER, TOKEN_EXCHANGE
 from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, ResourceConnection, Scope, Tenant, TestUser
 
-__all__ = ["AI_AGENT_CLIENT_ID", "CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "default_tenant"]
+__all__ = ["AI_AGENT_CLIENT_ID", "CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "MCP_CLIENT_REDIRECT_URIS", "default_tenant"]
 
 CALCULATOR_AUDIENCE = "https://calculator-mcp-server.example.com"
 AI_AGENT_CLIENT_ID = "0oa1calcaiagentq3m8v"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
+#: The MCP client app's sign-in redirect URI (a loopback listener of the MCP client, RFC 8252). The
+#: local server also takes any other port on 127.0.0.1 (``redirects.py``); Okta compares it exactly.
+MCP_CLIENT_REDIRECT_URIS = ("http://127.0.0.1:8766/callback",)
 TEST_USERS = (
     TestUser("ada@example.com", "Analytical-Engine-1843", "00u1adalovelace00001", "Ada Lovelace"),
     TestUser("alan@example.com", "Bombe-Enigma-1940", "00u1alanturing000002", "Alan Turing"),
@@ -41,6 +44,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
       secret, and no public key until one is registered, ``LocalOkta.register_public_key``);
     - one access policy per app, in priority order: the gateway may ask for any scope, the
       read-only service for ``calculator.add`` only, the write service for both;
+    - ``mcp_client`` (Calculator MCP client, a Native app: a *public* client with no secret, PKCE,
+      authorization code and refresh token, a loopback redirect URI; both test users assigned): the
+      pre-registered client a standard MCP client (FastMCP's ``OAuth``, Claude Code, Cursor...) uses
+      because Okta refuses dynamic client registration. Its access policy lives on the authorization
+      server whose audience is the MCP server's URL (``LocalOkta.add_mcp_resource``).
     - last, ``ai_agent`` ("Calculator assistant"), an AI agent (Directory > AI Agents, Client
       registration "Public/private key": ``private_key_jwt``, its public key registered at run
       time) that Ada signs in to (its linked OIDC app: authorization code with PKCE) and that may
@@ -111,6 +119,10 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
             grant_types=("client_credentials",)),
         App(label="write_service", name="Calculator write service", client_id="0oa1calcwritesvc7kpz",
             grant_types=("client_credentials",)),
+        App(label="mcp_client", name="Calculator MCP client", client_id="0oa1calcmcpclnt9n4vz",
+            grant_types=("authorization_code", "refresh_token"), redirect_uris=MCP_CLIENT_REDIRECT_URIS,
+            token_endpoint_auth_method="none", require_pkce=True,
+            assigned_users=tuple(user.login for user in TEST_USERS)),
         App(label="key_service", name="Calculator key service", client_id="0oa1calckeysvc5jwtq8",
             grant_types=("client_credentials",), token_endpoint_auth_method="private_key_jwt"),
         App(label="ai_agent", name="Calculator assistant", client_id=AI_AGENT_CLIENT_ID,

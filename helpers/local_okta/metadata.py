@@ -63,6 +63,8 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
     )
     if openid:
         document["id_token_signing_alg_values_supported"] = ["RS256"]
+    if state.cimd_urls:  # the CIMD switch (cimd.py): off by default
+        document["client_id_metadata_document_supported"] = True
     if server_id == ORG_SERVER:
         document["scopes_supported"] = list(OIDC_SCOPES) + [s.name for s in server.scopes]
     return document

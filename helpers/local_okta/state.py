@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .client_assertions import register_public_key
+from .cimd import cimd_app
 from .keys import KeySet
 from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
@@ -167,6 +167,9 @@ class OktaState:
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
         self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted
         self.lock = threading.Lock()
+        #: client ID metadata documents (``cimd.py``): the registered CIMD URLs (empty: off), fetched documents
+        self.cimd_urls: frozenset[str] = frozenset()
+        self.cimd_cache: dict[str, tuple[float, object]] = {}
 
     def password_accepted(self, user, password: str) -> bool:
         """The password check with Okta's lockout, for the sign-in page and the password grant alike:
@@ -180,10 +183,6 @@ class OktaState:
                 return True
             self.failed_sign_ins[user.login] += 1
             return False
-
-    def register_public_key(self, label: str, public_jwk: dict) -> str:
-        """A public key added to a private-key app's JWKS (``client_assertions.register_public_key``)."""
-        return register_public_key(self, label, public_jwk)
 
     # -- scenario ------------------------------------------------------------------------
 
@@ -210,6 +209,10 @@ class OktaState:
         if server_id == ORG_SERVER:
             return _org_server(tenant, self.base_url)
         return tenant.server(server_id)
+
+    def app(self, client_id: str | None):
+        """The app with this client id: the tenant's, or a registered CIMD URL's (``cimd.py``)."""
+        return (self.tenant.app(client_id=client_id) or cimd_app(self, client_id)) if client_id else None
 
     def grace_period(self, app) -> int:
         return self.refresh_grace_period if self.refresh_grace_period is not None else app.refresh_grace_period

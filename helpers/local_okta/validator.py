@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from oauthlib.oauth2 import RequestValidator
 
 from . import errors
+from .cimd import CIMD_LABEL
 from .client_assertions import authenticate_client_assertion
 from .lifecycle import TokenLifecycle
 from .policy import evaluate_policy
@@ -64,7 +65,7 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         return server
 
     def _app(self, client_id: str | None) -> App | None:
-        return self.state.tenant.app(client_id=client_id) if client_id else None
+        return self.state.app(client_id)
 
     def _evaluate(self, app: App, grant_type: str, scopes: list[str], request) -> PolicyRule:
         return evaluate_policy(self._server(), app, grant_type, scopes, request)
@@ -138,6 +139,8 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
         app = self._app(client_id)
+        if app is not None and app.label == CIMD_LABEL:  # a metadata document's redirect URIs: exact match
+            return redirect_uri in app.redirect_uris
         return app is not None and is_registered_redirect_uri(redirect_uri, app.redirect_uris)
 
     def get_default_redirect_uri(self, client_id, request, *args, **kwargs):

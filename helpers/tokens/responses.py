@@ -47,6 +47,10 @@ ERROR_HINTS = {
     "invalid_request": "the request itself is malformed: compare it with the cURL command",
 }
 
+#: For a refused client assertion (private_key_jwt): the description names the claim; what to compare.
+ASSERTION_HINT = ("the public key registered on the app (its kid) must match the private key; iss and sub the "
+                  "client id, aud the token endpoint exactly, exp within the hour, a new jti each time")
+
 
 class TokenError(RuntimeError):
     """Getting or using an access token failed; the message says what to check."""
@@ -65,6 +69,8 @@ class TokenRequestError(TokenError):
         if error_description:
             message += f": {error_description}"
         hint = ERROR_HINTS.get(error or "")
+        if error_description and "client_assertion" in error_description:  # private_key_jwt: no secret involved
+            hint = ASSERTION_HINT
         super().__init__(message + (f" (Fix: {hint}.)" if hint else ""))
 
     @classmethod
