@@ -8,13 +8,15 @@ check that a copy works there:
   ``requirements.txt``), not this project: ``import helpers`` fails in it.
 - ``local_okta_cli`` (session): ``python -m helpers.local_okta`` in a subprocess, as a learner
   runs it in a terminal; ``.env`` holds what it printed (the ``.env`` block, and the trust
-  variables read from its bash trust line), ``.users`` the test users (login, password).
+  variables read from its bash trust line), ``.users`` the test users (login, password);
+  :func:`running_local_okta_cli` runs it with other arguments (``--as-tenant``).
 - :func:`run_recipe`: copy a recipe into an empty folder, write ``main.py`` beside it, run it
   there with only the given environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -23,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +33,8 @@ import pytest
 
 from child_output import Lines
 
-__all__ = ["LocalOktaCLI", "RECIPE_LIBRARIES", "local_okta_cli", "pinned", "recipe_python", "run_recipe"]
+__all__ = ["LocalOktaCLI", "RECIPE_LIBRARIES", "local_okta_cli", "pinned", "recipe_python", "run_recipe",
+           "running_local_okta_cli"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a recipe may import besides the standard library (PyPI names as requirements.txt spells them).
@@ -79,10 +83,10 @@ class LocalOktaCLI:
     powershell_trust_line: str = ""
 
 
-@pytest.fixture(scope="session")
-def local_okta_cli():
-    """``python -m helpers.local_okta`` running in a subprocess for the whole session."""
-    process = subprocess.Popen([sys.executable, "-m", "helpers.local_okta"], stdout=subprocess.PIPE,
+@contextlib.contextmanager
+def running_local_okta_cli(*args: str) -> Iterator[LocalOktaCLI]:
+    """``python -m helpers.local_okta *args`` in a subprocess until the block ends; what it printed."""
+    process = subprocess.Popen([sys.executable, "-m", "helpers.local_okta", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     try:
         lines, output = [], Lines(process.stdout, seconds=60)
@@ -114,6 +118,13 @@ def local_okta_cli():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def local_okta_cli():
+    """``python -m helpers.local_okta`` running in a subprocess for the whole session."""
+    with running_local_okta_cli() as cli:
+        yield cli
 
 
 def run_recipe(python: Path, recipe: Path | None, script: str, env: dict[str, str], timeout: float = 90,

@@ -212,7 +212,7 @@ def test_the_command_line_handles_sigterm_before_it_says_it_is_running(monkeypat
             raise KeyboardInterrupt
 
     previous = signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr(cli, "start_local_okta", lambda port: Started())
+    monkeypatch.setattr(cli, "start_local_okta", lambda port, tenant=None: Started())
     monkeypatch.setattr(cli, "print", recording_print, raising=False)
     monkeypatch.setattr(threading, "Event", Interrupted)
     try:

@@ -49,8 +49,8 @@ class LocalOkta(PublicKeys):
     """One local Okta org: its tenant, keys and HTTP server (public keys of private-key apps: :class:`PublicKeys`).
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
-    or call :func:`start_local_okta`. Properties describe the ``default`` authorization
-    server unless a method takes a ``server_id``.
+    or call :func:`start_local_okta`. Properties describe the tenant's first custom authorization
+    server (``default``), and so do methods given no other ``server_id``.
     """
 
     def __init__(self, tenant: Tenant | None = None) -> None:
@@ -87,17 +87,17 @@ class LocalOkta(PublicKeys):
     def port(self) -> int:
         return self._server.port if self._server else 0
 
-    def issuer_for(self, server_id: str = "default") -> str:
+    def issuer_for(self, server_id: str | None = None) -> str:
         """The issuer of a custom authorization server (``""`` names the org server)."""
         return self._state.issuer(server_id)
 
-    def endpoint(self, name: str, server_id: str = "default") -> str:
+    def endpoint(self, name: str, server_id: str | None = None) -> str:
         """``{issuer}/v1/{name}``, e.g. ``endpoint("introspect")``."""
         return self._state.endpoint(server_id, name)
 
     @property
     def issuer(self) -> str:
-        return self.issuer_for("default")
+        return self.issuer_for(None)
 
     @property
     def org_issuer(self) -> str:
@@ -105,7 +105,7 @@ class LocalOkta(PublicKeys):
 
     @property
     def audience(self) -> str:
-        return self._state.server("default").audience
+        return self._state.server(None).audience
 
     @property
     def jwks_uri(self) -> str:
@@ -210,35 +210,35 @@ class LocalOkta(PublicKeys):
         """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
         self._state.set_scenario(name)
 
-    def rotate_keys(self, server_id: str = "default") -> str:
+    def rotate_keys(self, server_id: str | None = None) -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
-        return self._state.keys[server_id].rotate()
+        return self._state.key_set(server_id).rotate()
 
-    def retire_old_keys(self, server_id: str = "default") -> list[str]:
+    def retire_old_keys(self, server_id: str | None = None) -> list[str]:
         """Stop publishing all but the newest key; the retired kids."""
-        return self._state.keys[server_id].retire_old()
+        return self._state.key_set(server_id).retire_old()
 
-    def sign_token(self, claims: dict, server_id: str = "default", headers: dict | None = None) -> str:
+    def sign_token(self, claims: dict, server_id: str | None = None, headers: dict | None = None) -> str:
         """Sign arbitrary ``claims`` with this server's current key: RS256, header ``kid``.
 
         For demonstrations and tests only (notebook 03 forges expired, mis-addressed and
         claim-less tokens with it). A real Okta never signs what a caller asks it to.
         """
-        key = self._state.keys[server_id].current
+        key = self._state.key_set(server_id).current
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None, **(headers or {})})
 
-    def public_key_pem(self, server_id: str = "default") -> bytes:
+    def public_key_pem(self, server_id: str | None = None) -> bytes:
         """The current signing key's public half as PEM (what an attacker can read from the JWKS)."""
-        public_key = self._state.keys[server_id].current.private_key.public_key()
+        public_key = self._state.key_set(server_id).current.private_key.public_key()
         return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def signing_kids(self, server_id: str = "default") -> list[str]:
+    def signing_kids(self, server_id: str | None = None) -> list[str]:
         """The ids of the keys that signed or sign, oldest first (the last one signs now)."""
-        return self._state.keys[server_id].kids
+        return self._state.key_set(server_id).kids
 
-    def next_signing_kid(self, server_id: str = "default") -> str:
+    def next_signing_kid(self, server_id: str | None = None) -> str:
         """The id of the key published ahead of the next rotation (it signs nothing yet)."""
-        return self._state.keys[server_id].next_kid
+        return self._state.key_set(server_id).next_kid
 
     def set_resource_parameter_check(self, enabled: bool) -> None:
         """RFC 8707 ``resource``: checked against the audience (True, ``invalid_target`` if it
@@ -248,7 +248,7 @@ class LocalOkta(PublicKeys):
 
     def add_mcp_resource(self, mcp_url: str, server_id: str = MCP_SERVER_ID) -> str:
         """Add an authorization server whose audience is the MCP server's URL (``mcp_resource.py``); its issuer."""
-        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id).id)
+        return self.issuer_for(add_mcp_resource(self._state, mcp_url, server_id=server_id, scopes_from=self._state.server_id).id)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -1,9 +1,12 @@
-"""``python -m helpers.local_okta [--port P] [--scenario NAME] [--client-key LABEL=FILE ...]``: run the local Okta.
+"""``python -m helpers.local_okta [--port P] [--scenario NAME | --as-tenant] [--client-key LABEL=FILE ...]``: run the local Okta.
 
 Prints a block to paste into ``.env`` (one ``NAME=value`` per line, test users as comments)
-and serves until Ctrl-C. Binds 127.0.0.1 only. ``--client-key key_service=public.jwk`` registers a
-public key (a JWK file, as ``python -m helpers.tokens.private_key new`` writes) on a private-key app
-before it serves, as an admin adds it under the app's *Public keys* in Okta's console.
+and serves until Ctrl-C. Binds 127.0.0.1 only. ``--as-tenant`` serves a tenant that poses as a
+learner's own org (other server id, client ids, audience and users:
+:mod:`~helpers.local_okta.rehearsal_tenant`), to rehearse running the notebooks through ``.env``.
+``--client-key key_service=public.jwk`` registers a public key (a JWK file, as ``python -m
+helpers.tokens.private_key new`` writes) on a private-key app before it serves, as an admin adds it
+under the app's *Public keys* in Okta's console.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from ..background import ServerStartError
 from ..local_tls import trust_lines, trust_local_ca
 from . import SCENARIOS, start_local_okta
+from .rehearsal_tenant import rehearsal_tenant
 
 #: Any free port: its secrets change on every start anyway, so a fixed port would buy nothing and
 #: two learners on one host would both want it. The issuer it prints names the port.
@@ -33,14 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="start with a misconfiguration switched on")
     parser.add_argument("--client-key", action="append", default=[], metavar="LABEL=FILE",
                         help="register the public JWK in FILE on the private-key app LABEL (e.g. key_service=public.jwk)")
+    parser.add_argument("--as-tenant", action="store_true",
+                        help="pose as a learner's own Okta org (other ids, audience, users) to rehearse the .env path")
     args = parser.parse_args(argv)
+    if args.as_tenant and args.scenario:
+        parser.error("--scenario works on the tutorial's default tenant only: leave out --as-tenant or --scenario")
     try:
         client_keys = [_read_client_key(value) for value in args.client_key]
     except ValueError as exc:
         print(f"--client-key: {exc}", file=sys.stderr)
         return 2
     try:
-        okta = start_local_okta(port=args.port)
+        okta = start_local_okta(port=args.port, tenant=rehearsal_tenant() if args.as_tenant else None)
     except ServerStartError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -57,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario:
             okta.set_scenario(args.scenario)
         print(f"Local Okta authorization server running at {okta.issuer}")
+        if args.as_tenant:
+            print("Posing as your own Okta org: run the notebooks with this .env to rehearse the tenant path.")
         for label, kid in kids:
             print(f"Public key {kid} registered on {label}")
         if args.scenario:

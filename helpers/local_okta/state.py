@@ -192,23 +192,34 @@ class OktaState:
 
     # -- authorization servers -----------------------------------------------------------
 
-    def issuer(self, server_id: str) -> str:
+    # ``server_id=None`` names :attr:`server_id`, the tenant's first custom authorization server: the one
+    # the tutorial uses (``default`` in the default tenant, an ``aus...`` id in ``rehearsal_tenant``).
+
+    @property
+    def server_id(self) -> str:
+        return self.configured.authorization_servers[0].id
+
+    def issuer(self, server_id: str | None) -> str:
         if server_id == ORG_SERVER:
             return self.base_url
-        return f"{self.base_url}/oauth2/{server_id}"
+        return f"{self.base_url}/oauth2/{self.server_id if server_id is None else server_id}"
 
-    def endpoint(self, server_id: str, name: str) -> str:
+    def endpoint(self, server_id: str | None, name: str) -> str:
         """``{issuer}/v1/{name}`` for a custom server, ``{base}/oauth2/v1/{name}`` for the org's."""
         if server_id == ORG_SERVER:
             return f"{self.base_url}/oauth2/v1/{name}"
         return f"{self.issuer(server_id)}/v1/{name}"
 
-    def server(self, server_id: str) -> AuthorizationServer | None:
+    def server(self, server_id: str | None) -> AuthorizationServer | None:
         """The authorization server as the tenant holds it now (the org server is synthesised)."""
         tenant = self.tenant
         if server_id == ORG_SERVER:
             return _org_server(tenant, self.base_url)
-        return tenant.server(server_id)
+        return tenant.server(self.server_id if server_id is None else server_id)
+
+    def key_set(self, server_id: str | None) -> KeySet:
+        """The signing keys of an authorization server."""
+        return self.keys[self.server_id if server_id is None else server_id]
 
     def app(self, client_id: str | None):
         """The app with this client id: the tenant's, or a registered CIMD URL's (``cimd.py``)."""
