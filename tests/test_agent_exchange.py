@@ -166,3 +166,40 @@ def test_the_recipe_does_both_steps_and_raises_in_oktas_words(okta, agent, user_
     assert (raised.value.status, raised.value.error) == (400, "access_denied") and "eyJ" not in str(raised.value)
     with pytest.raises(AgentExchangeError, match="invalid_grant"):
         exchange_id_jag(okta.issuer, key, "not-an-id-jag")
+
+
+def test_the_flow_against_a_tenant_posing_as_a_learners_org(tmp_path):
+    """The .env path: a tenant with other ids (an aus... server, other client ids and users), the agent
+    from AI_AGENT_CLIENT_ID / AI_AGENT_PRIVATE_KEY_FILE, the user signing in on the org's page and the
+    address pasted back, then both steps; and `python -m helpers.local_okta --client-key ai_agent=...`
+    prints the agent's two .env lines."""
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
+
+    from helpers.agent_exchange import agent_for
+    from helpers.local_okta.__main__ import _key_lines
+    from helpers.local_okta.rehearsal_tenant import rehearsal_tenant
+    from helpers.settings import load_settings
+    from helpers.tokens.private_key import write_key_pair
+
+    org = start_local_okta(tenant=rehearsal_tenant(), name="local-okta-agent-rehearsal")
+    try:
+        files = write_key_pair(tmp_path / "agent")
+        org.register_public_key("ai_agent", files.public_jwk)
+        lines = dict(line.split("=", 1) for line in _key_lines(org, [f"ai_agent={files.public_jwk_file}"]))
+        assert lines == {"AI_AGENT_CLIENT_ID": org.clients["ai_agent"].client_id,
+                         "AI_AGENT_PRIVATE_KEY_FILE": str(files.private_key_file.resolve())}
+        environ = {"OAUTH_ISSUER": org.issuer, "OAUTH_AUDIENCE": org.audience, "M2M_CLIENT_ID": "x",
+                   "M2M_CLIENT_SECRET": "y", "OAUTH_REDIRECT_URI": "http://127.0.0.1:8765/callback", **lines}
+        settings = load_settings(environ=environ, env_file="")
+        agent = agent_for(SimpleNamespace(local=None, settings=settings), environ=environ, env_file="")
+        assert urlsplit(settings.issuer).path.startswith("/oauth2/aus")
+        pending = start_sign_in(agent)
+        person = org.users[0]
+        user = finish_sign_in(agent, pending, sign_in(pending.url, person.login, person.password))
+        token = exchange_id_jag(agent, request_id_jag(agent, user.id_token, audience=settings.issuer, scope="calculator.add"))
+        import jwt as pyjwt
+        claims = pyjwt.decode(token.access_token, options={"verify_signature": False})
+        assert (claims["sub"], claims["cid"], claims["aud"]) == (person.login, agent.client_id, org.audience)
+    finally:
+        org.stop()
