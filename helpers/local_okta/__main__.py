@@ -1,4 +1,4 @@
-"""``python -m helpers.local_okta [--port P] [--scenario NAME | --as-tenant] [--client-key LABEL=FILE ...]``.
+"""``python -m helpers.local_okta [--port P] [--scenario NAME | --as-tenant] [--client-key LABEL=FILE ...]``: run the local Okta.
 
 Runs the local Okta in the foreground: prints a block to paste into ``.env`` (one ``NAME=value`` per
 line, test users as comments) and serves until Ctrl-C. Binds 127.0.0.1 only. ``--as-tenant`` serves a
@@ -92,14 +92,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _key_lines(okta, client_keys: list[str]) -> list[str]:
-    """``KEY_CLIENT_ID`` and ``KEY_PRIVATE_KEY_FILE`` for a key registered from a folder that also holds
+    """``KEY_CLIENT_ID`` and ``KEY_PRIVATE_KEY_FILE`` (``AI_AGENT_...`` for ``ai_agent``) for a key registered from a folder that also holds
     ``private_key.pem`` (as ``python -m helpers.tokens.private_key new`` writes it): the path only."""
     lines = []
     for value in client_keys:
         label, _, path = value.partition("=")
         private = Path(path).resolve().parent / "private_key.pem"
+        prefix = "AI_AGENT" if label == "ai_agent" else "KEY"  # the AI agent of the token exchange
         if private.is_file() and label in okta.clients:
-            lines += [f"KEY_CLIENT_ID={okta.clients[label].client_id}", f"KEY_PRIVATE_KEY_FILE={private}"]
+            lines += [f"{prefix}_CLIENT_ID={okta.clients[label].client_id}", f"{prefix}_PRIVATE_KEY_FILE={private}"]
     return lines
 
 

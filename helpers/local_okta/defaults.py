@@ -2,7 +2,7 @@
 
     >>> tenant = default_tenant()
     >>> [app.label for app in tenant.apps]
-    ['web', 'read_service', 'write_service', 'mcp_client', 'device_app', 'key_service']
+    ['web', 'read_service', 'write_service', 'mcp_client', 'device_app', 'key_service', 'ai_agent']
 
 Like a new Okta Integrator (developer) org, the ``default`` authorization server here has no
 access policy of its own (Okta: "The default custom authorization server doesn't include a
@@ -14,11 +14,13 @@ Orgs of other plans come with a "Default Policy" for all clients: the
 from __future__ import annotations
 
 from .device import DEVICE_GRANT
-from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, Scope, Tenant, TestUser
+from .id_jag import JWT_BEARER, TOKEN_EXCHANGE
+from .tenant import AccessPolicy, App, AuthorizationServer, PolicyRule, ResourceConnection, Scope, Tenant, TestUser
 
-__all__ = ["CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "MCP_CLIENT_REDIRECT_URIS", "default_tenant"]
+__all__ = ["AI_AGENT_CLIENT_ID", "CALCULATOR_AUDIENCE", "DEFAULT_REDIRECT_URIS", "MCP_CLIENT_REDIRECT_URIS", "default_tenant"]
 
 CALCULATOR_AUDIENCE = "https://calculator-mcp-server.example.com"
+AI_AGENT_CLIENT_ID = "0oa1calcaiagentq3m8v"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
 #: The MCP client app's sign-in redirect URI (a loopback listener of the MCP client, RFC 8252). The
 #: local server also takes any other port on 127.0.0.1 (``redirects.py``); Okta compares it exactly.
@@ -51,6 +53,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
     - ``device_app`` (Calculator CLI, a Native app: Device Authorization and Refresh Token grants,
       public, both test users assigned) with its own policy allowing the device grant (Okta's
       device-authorization-grant guide: the rule must allow *Device Authorization*).
+    - last, ``ai_agent`` ("Calculator assistant"), an AI agent (Directory > AI Agents, Client
+      registration "Public/private key": ``private_key_jwt``, its public key registered at run
+      time) that Ada signs in to (its linked OIDC app: authorization code with PKCE) and that may
+      exchange her ID token for an ID-JAG; its one resource connection, to the ``default``
+      authorization server, allows ``calculator.add`` only (Okta decides with it at step 1).
 
     Client ids and user ids are fixed (stable notebook output); secrets are generated per start.
     """
@@ -130,5 +137,11 @@ def default_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT
             assigned_users=tuple(user.login for user in TEST_USERS)),
         App(label="key_service", name="Calculator key service", client_id="0oa1calckeysvc5jwtq8",
             grant_types=("client_credentials",), token_endpoint_auth_method="private_key_jwt"),
+        App(label="ai_agent", name="Calculator assistant", client_id=AI_AGENT_CLIENT_ID,
+            grant_types=("authorization_code", TOKEN_EXCHANGE, JWT_BEARER), redirect_uris=tuple(redirect_uris),
+            token_endpoint_auth_method="private_key_jwt", require_pkce=True,
+            assigned_users=(TEST_USERS[0].login,)),
     ]
-    return Tenant(authorization_servers=[default, other], apps=apps, users=list(TEST_USERS))
+    connections = [ResourceConnection("ai_agent", "default", scopes=("calculator.add",))]
+    return Tenant(authorization_servers=[default, other], apps=apps, users=list(TEST_USERS),
+                  resource_connections=connections)

@@ -22,6 +22,7 @@ __all__ = [
     "App",
     "AuthorizationServer",
     "PolicyRule",
+    "ResourceConnection",
     "Scope",
     "Tenant",
     "TestUser",
@@ -178,6 +179,27 @@ class App:
 
 
 @dataclass
+class ResourceConnection:
+    """An AI agent's connection to a resource (Directory > AI Agents > the agent > Resource
+    connections > Add resource connection; resource type **Authorization server**).
+
+    This is what Okta decides with when the agent asks the org authorization server for an
+    ID-JAG (the token-exchange guide: "The server validates the request based on the
+    **Resource Connections** configuration"): ``agent`` is the AI agent's app label,
+    ``authorization_server`` the id of the custom authorization server that protects the
+    resource, ``scopes`` the scopes the agent is allowed to request from it, and
+    ``resource_indicators`` the protected resources' URLs ("Resource indicator"; empty: none
+    configured). ``active``: the connection is enabled.
+    """
+
+    agent: str
+    authorization_server: str
+    scopes: tuple[str, ...]
+    resource_indicators: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass
 class TestUser:
     """A person who can sign in on the local sign-in page."""
 
@@ -202,6 +224,10 @@ class Tenant:
     accepted only when it equals the audience (else ``invalid_target``); when False it is
     ignored, like the ``audience`` form field. ``lockout_attempts``: the password policy's
     "Lock out user after N unsuccessful attempts" (Okta's default policy: 10).
+    ``resource_connections``: the AI agents' connections to resources (:class:`ResourceConnection`);
+    ``cross_app_access``: the org has the AI agent token exchange (Cross App Access, XAA: Okta for
+    AI Agents, or an SSO org such as the Integrator Free Plan); False answers the catalogue's
+    ``feature_not_enabled`` to both of its steps.
     """
 
     authorization_servers: list[AuthorizationServer]
@@ -211,6 +237,8 @@ class Tenant:
     resource_parameter: bool = True
     idp_id: str = "00o1calculatoridp000"
     lockout_attempts: int = 10
+    resource_connections: list[ResourceConnection] = field(default_factory=list)
+    cross_app_access: bool = True
 
     def app(self, *, label: str | None = None, client_id: str | None = None) -> App | None:
         for app in self.apps:
