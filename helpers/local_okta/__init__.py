@@ -248,6 +248,10 @@ class LocalOkta:
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
 
+    def set_authorization_response_iss(self, enabled: bool) -> None:
+        """RFC 9207 ``iss`` on every authorization response, and advertised (default off: ``iss_parameter.py``)."""
+        self._state.authorization_response_iss = bool(enabled)
+
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').
 

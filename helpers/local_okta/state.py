@@ -145,6 +145,7 @@ class OktaState:
         self.rate_limiter: RateLimiter | None = None
         self.access_token_lifetime: int | None = None
         self.refresh_grace_period: int | None = None  # local-only override of every app's
+        self.authorization_response_iss = False  # RFC 9207 iss on redirects (iss_parameter.py); off like Okta's docs
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout
         self.consents: set[tuple[str, str, str, str]] = set()  # (server id, client id, login, scope) granted

@@ -21,7 +21,8 @@ and what to do. :func:`sign_in_with_password` drives the local sign-in page for 
 
 Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``setup`` (the metadata
 it needs, the scopes it may ask for), ``pending`` (one sign-in: state, PKCE, completion),
-``token_requests`` (the token and revocation requests), ``callback`` (the redirect listener),
+``token_requests`` (the token and revocation requests), ``issuer_check`` (RFC 9207 ``iss``),
+``callback`` (the redirect listener),
 ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``, ``transport`` (HTTPS endpoints,
 a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``.
 """
@@ -44,6 +45,7 @@ from .errors import (
     login_error_in,
 )
 from .gateway import USER_SCOPES, UserLogin
+from .issuer_check import IssuerMixUpError
 from .pending import PendingSignIn
 from .remote import browser_elsewhere
 from .transport import is_loopback_http
@@ -55,6 +57,7 @@ __all__ = [
     "AuthorizationError",
     "ConsentDeniedError",
     "InsecureURLError",
+    "IssuerMixUpError",
     "LoginError",
     "NotSignedInError",
     "PendingSignIn",

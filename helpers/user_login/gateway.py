@@ -36,7 +36,7 @@ from ..settings import ANY_PORT_REDIRECT_URI, ClientCredentials
 from .bearer import SignInHandler, UserTokenAuth
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
-from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes
+from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes, no_refresh_token_message
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
 from .transport import check_endpoint, check_redirect_uri
@@ -257,11 +257,7 @@ class UserLogin:
     def _refresh_now(self, tokens: UserTokens, max_wait: float | None = None) -> UserTokens:
         """One refresh (under the lock); its failure is shared with the callers waiting (a 429 drops nothing)."""
         if not tokens.refresh_token:
-            error = RefreshTokenError(
-                "The access token expired and there is no refresh token. Ask for the offline_access "
-                "scope and allow the Refresh Token grant on the app (and in the access policy rule), "
-                "or sign the user in again."
-            )
+            error = RefreshTokenError(no_refresh_token_message(self.discovered))
             self._backoff.failed(error)
             raise error
         try:
