@@ -42,6 +42,11 @@ def test_offline_access_is_offered_only_when_listed(listed, offered):
     assert ("offline_access" in first_scopes(found, None)) is offered
 
 
+def test_no_openid_scope_the_server_does_not_list():
+    assert user_scopes(discovered(["openid", "mcp:basic"])) == ("openid",)
+    assert first_scopes(discovered(None), None) == ("mcp:basic",)  # no scopes_supported: only the MCP server's
+
+
 def test_explicit_scopes_are_the_callers_choice():
     assert first_scopes(discovered(["openid"]), ["openid", "offline_access"]) == ("openid", "offline_access")
 

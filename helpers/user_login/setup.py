@@ -60,8 +60,11 @@ def offers_offline_access(discovered: Discovered) -> bool:
 
 
 def user_scopes(discovered: Discovered) -> tuple[str, ...]:
-    """:data:`USER_SCOPES`, without ``offline_access`` where the authorization server does not list it."""
-    return tuple(s for s in USER_SCOPES if s != "offline_access" or offers_offline_access(discovered))
+    """The :data:`USER_SCOPES` the authorization server lists in ``scopes_supported`` (Okta lists
+    them all): ``offline_access`` only where listed (SEP-2207), and no OpenID scope the server does
+    not offer, so that a server without ``scopes_supported`` gets no ``scope`` it did not ask for."""
+    listed = discovered.metadata.get("scopes_supported")
+    return tuple(s for s in USER_SCOPES if isinstance(listed, list) and s in listed)
 
 
 def no_refresh_token_message(discovered: Discovered) -> str:
