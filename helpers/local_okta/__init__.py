@@ -212,6 +212,10 @@ class LocalOkta:
         """Switch on a misconfiguration from :data:`SCENARIOS` (``None``: the correct setup)."""
         self._state.set_scenario(name)
 
+    def register_public_key(self, label: str, public_jwk: dict) -> str:
+        """Add a public JWK to a private-key app (its *Public keys > Add key*); its kid. ValueError if refused."""
+        return self._state.register_public_key(label, public_jwk)
+
     def rotate_keys(self, server_id: str = "default") -> str:
         """Publish a new signing key next to the old one and sign new tokens with it; its kid."""
         return self._state.keys[server_id].rotate()

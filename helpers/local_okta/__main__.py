@@ -1,15 +1,19 @@
-"""``python -m helpers.local_okta [--port P] [--scenario NAME]``: run the local Okta in the foreground.
+"""``python -m helpers.local_okta [--port P] [--scenario NAME] [--client-key LABEL=FILE ...]``: run the local Okta.
 
 Prints a block to paste into ``.env`` (one ``NAME=value`` per line, test users as comments)
-and serves until Ctrl-C. Binds 127.0.0.1 only.
+and serves until Ctrl-C. Binds 127.0.0.1 only. ``--client-key key_service=public.jwk`` registers a
+public key (a JWK file, as ``python -m helpers.tokens.private_key new`` writes) on a private-key app
+before it serves, as an admin adds it under the app's *Public keys* in Okta's console.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from ..background import ServerStartError
 from ..local_tls import trust_lines, trust_local_ca
@@ -27,12 +31,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 0: any free port, printed in the issuer)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="start with a misconfiguration switched on")
+    parser.add_argument("--client-key", action="append", default=[], metavar="LABEL=FILE",
+                        help="register the public JWK in FILE on the private-key app LABEL (e.g. key_service=public.jwk)")
     args = parser.parse_args(argv)
+    try:
+        client_keys = [_read_client_key(value) for value in args.client_key]
+    except ValueError as exc:
+        print(f"--client-key: {exc}", file=sys.stderr)
+        return 2
     try:
         okta = start_local_okta(port=args.port)
     except ServerStartError as exc:
         print(exc, file=sys.stderr)
         return 1
+    try:
+        kids = [(label, okta.register_public_key(label, jwk)) for label, jwk in client_keys]
+    except ValueError as exc:
+        okta.stop()
+        print(f"--client-key: {exc}", file=sys.stderr)
+        return 2
     try:
         # `kill` (SIGTERM) stops it as Ctrl-C does: the server, and the temporary CA's key removed.
         # Installed before the lines below tell anyone it is running, so a prompt kill is caught too.
@@ -40,10 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario:
             okta.set_scenario(args.scenario)
         print(f"Local Okta authorization server running at {okta.issuer}")
+        for label, kid in kids:
+            print(f"Public key {kid} registered on {label}")
         if args.scenario:
             print(f"Scenario: {args.scenario}: {SCENARIOS[args.scenario].mistake}")
         print("Paste into .env (secrets change on every start):\n")
         print(okta.env_block())
+        for line in _key_lines(okta, args.client_key):
+            print(line)
         bundle = trust_local_ca()  # public roots plus this run's CA, in a folder only you can read
         print("\nYour own scripts in another shell (requests, httpx, curl) trust this server, and public sites")
         print("still work, once you paste one of these lines there (valid while this server runs):")
@@ -58,6 +79,40 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         okta.stop()
     return 0
+
+
+def _key_lines(okta, client_keys: list[str]) -> list[str]:
+    """``KEY_CLIENT_ID`` and ``KEY_PRIVATE_KEY_FILE`` for a key registered from a folder that also holds
+    ``private_key.pem`` (as ``python -m helpers.tokens.private_key new`` writes it): the path only."""
+    lines = []
+    for value in client_keys:
+        label, _, path = value.partition("=")
+        private = Path(path).resolve().parent / "private_key.pem"
+        if private.is_file() and label in okta.clients:
+            lines += [f"KEY_CLIENT_ID={okta.clients[label].client_id}", f"KEY_PRIVATE_KEY_FILE={private}"]
+    return lines
+
+
+def _read_client_key(value: str) -> tuple[str, dict]:
+    """``LABEL=FILE`` to ``(label, public JWK)``; the file holds a JWK or a JWKS with one key."""
+    label, sep, path = value.partition("=")
+    if not sep or not label or not path:
+        raise ValueError(f"expected LABEL=FILE (e.g. key_service=public.jwk), got {value!r}")
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {getattr(exc, 'strerror', None) or 'not text'}") from None
+    if "PRIVATE KEY" in text:
+        raise ValueError(f"{path} is a private key, which stays with the client: give the public JWK "
+                         "(public_jwk.json next to it)")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{path} is not JSON (expected a public JWK)") from None
+    if isinstance(document, dict) and isinstance(document.get("keys"), list) and len(document["keys"]) == 1:
+        document = document["keys"][0]
+    return label, document
 
 
 if __name__ == "__main__":

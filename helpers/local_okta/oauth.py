@@ -10,7 +10,9 @@ plugs the Okta specifics into oauthlib's extension points only:
 - custom validators check what Okta checks before signing anyone in: ``state`` (required),
   ``prompt=none`` (there is never a session here: ``login_required``), PKCE (required by the
   app, S256 only) and the RFC 8707 ``resource`` parameter, each with Okta's catalogue text;
-- the PKCE table holds S256 only, so ``plain`` is never accepted.
+- the PKCE table holds S256 only, so ``plain`` is never accepted;
+- two custom grants for the AI agent token exchange (``token_exchange.py`` answers token exchange,
+  ``jwt_bearer.py`` the JWT bearer grant of an ID-JAG at custom authorization servers).
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
 from . import errors
-from .state import OktaState
+from .id_jag import JWT_BEARER, TOKEN_EXCHANGE
+from .jwt_bearer import JwtBearerGrant
+from .state import ORG_SERVER, OktaState
+from .token_exchange import TokenExchangeGrant
 from .tokens import access_token_generator, id_token_modifier, refresh_token_generator, token_lifetime
 from .validator import OktaRequestValidator
 
@@ -83,4 +88,10 @@ def build_oauth_server(state: OktaState, server_id: str) -> Server:
     for grant in (server.auth_grant, server.refresh_grant):
         grant.register_token_modifier(id_token_modifier(state, server_id))
         grant.register_token_modifier(drop_unwanted_refresh_token)
+
+    # Cross App Access: the token exchange for an ID-JAG (the org server; elsewhere refused in Okta's
+    # words) and the JWT bearer grant of an ID-JAG (custom servers only: the org never takes its own)
+    server.grant_types[TOKEN_EXCHANGE] = TokenExchangeGrant(validator, state, server_id)
+    if server_id != ORG_SERVER:
+        server.grant_types[JWT_BEARER] = JwtBearerGrant(validator, state, server_id)
     return server

@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, unquote
 
+import jwt
 from starlette.responses import JSONResponse
 
 __all__ = ["LIMITED_ENDPOINTS", "RateLimiter", "from_environment"]
@@ -98,7 +99,13 @@ def client_of(headers: Mapping[str, str], body: bytes, query: Mapping[str, str])
             return unquote(base64.b64decode(value.strip(), validate=True).decode().partition(":")[0])
         except (binascii.Error, UnicodeDecodeError):
             return "unknown"
-    from_body = parse_qs(body.decode("utf-8", "replace")).get("client_id")
+    form = parse_qs(body.decode("utf-8", "replace"))
+    from_body = form.get("client_id")
+    if not from_body and form.get("client_assertion"):  # private_key_jwt: the assertion's iss, read only to count
+        try:
+            from_body = [str(jwt.decode(form["client_assertion"][0], options={"verify_signature": False}).get("iss") or "")]
+        except jwt.PyJWTError:
+            from_body = None
     return (from_body[0] if from_body else None) or query.get("client_id") or "unknown"
 
 

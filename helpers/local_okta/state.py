@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .client_assertions import register_public_key
 from .keys import KeySet
 from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
@@ -86,6 +87,7 @@ class Store:
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     revoked_jtis: set[str] = field(default_factory=set)
     family_jtis: dict[str, set[str]] = field(default_factory=dict)  # access tokens issued per family
+    assertion_jtis: dict[tuple[str, str], float] = field(default_factory=dict)  # (client id, jti): its exp
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def take_code(self, code: str) -> CodeRecord | None:
@@ -96,6 +98,21 @@ class Store:
     def remember_access_token(self, family: str, jti: str) -> None:
         with self.lock:
             self.family_jtis.setdefault(family, set()).add(jti)
+
+    def spend_assertion_jti(self, client_id: str, jti: str, expires_at: float) -> bool:
+        """Record a client assertion's ``jti`` until its ``exp``; ``False`` if it was already used.
+
+        Okta: "If you specify this parameter, the token can only be used once" (build-self-signed-jwt
+        guide). An expired assertion is refused on its ``exp`` anyway, so its ``jti`` is forgotten then.
+        """
+        with self.lock:
+            current = time.time()
+            for key in [k for k, exp in self.assertion_jtis.items() if exp <= current]:
+                del self.assertion_jtis[key]
+            if (client_id, jti) in self.assertion_jtis:
+                return False
+            self.assertion_jtis[(client_id, jti)] = expires_at
+            return True
 
     def newest_in_family(self, token: str) -> str:
         """Follow rotation from ``token`` to the family's newest refresh token."""
@@ -124,6 +141,7 @@ class Store:
             self.refresh_tokens.clear()
             self.revoked_jtis.clear()
             self.family_jtis.clear()
+            self.assertion_jtis.clear()
 
 
 class OktaState:
@@ -163,6 +181,10 @@ class OktaState:
                 return True
             self.failed_sign_ins[user.login] += 1
             return False
+
+    def register_public_key(self, label: str, public_jwk: dict) -> str:
+        """A public key added to a private-key app's JWKS (``client_assertions.register_public_key``)."""
+        return register_public_key(self, label, public_jwk)
 
     # -- scenario ------------------------------------------------------------------------
 

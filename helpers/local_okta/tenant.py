@@ -22,6 +22,7 @@ __all__ = [
     "App",
     "AuthorizationServer",
     "PolicyRule",
+    "ResourceConnection",
     "Scope",
     "Tenant",
     "TestUser",
@@ -134,7 +135,9 @@ class App:
 
     ``client_secret=None`` on a confidential app means "generate one per start".
     ``token_endpoint_auth_method``: ``client_secret_basic`` (``client_secret_post`` is accepted
-    too, as Okta does), or ``none`` for a public client that must use PKCE.
+    too, as Okta does), ``private_key_jwt`` ("Public key / Private key": no secret, the client signs
+    a client assertion with a key whose public half is in ``jwks``, the console's *Public keys*),
+    or ``none`` for a public client that must use PKCE.
     ``require_pkce``: "Require PKCE as additional verification". ``rotate_refresh_token``:
     "Refresh token behavior: Rotate token after every use", with ``refresh_grace_period`` seconds
     (default 30, 0 to 60); ``None`` is Okta's default: rotate for a public client (SPA), a
@@ -157,6 +160,11 @@ class App:
     consent_required: bool = False
     dpop_required: bool = False
     assigned_users: tuple[str, ...] | None = None
+    jwks: list[dict] = field(default_factory=list)  # public JWKs, for private_key_jwt
+
+    @property
+    def uses_private_key(self) -> bool:
+        return self.token_endpoint_auth_method == "private_key_jwt"
 
     @property
     def is_public(self) -> bool:
@@ -168,6 +176,27 @@ class App:
 
     def is_assigned(self, login: str) -> bool:
         return self.assigned_users is not None and login.lower() in (u.lower() for u in self.assigned_users)
+
+
+@dataclass
+class ResourceConnection:
+    """An AI agent's connection to a resource (Directory > AI Agents > the agent > Resource
+    connections > Add resource connection; resource type **Authorization server**).
+
+    This is what Okta decides with when the agent asks the org authorization server for an
+    ID-JAG (the token-exchange guide: "The server validates the request based on the
+    **Resource Connections** configuration"): ``agent`` is the AI agent's app label,
+    ``authorization_server`` the id of the custom authorization server that protects the
+    resource, ``scopes`` the scopes the agent is allowed to request from it, and
+    ``resource_indicators`` the protected resources' URLs ("Resource indicator"; empty: none
+    configured). ``active``: the connection is enabled.
+    """
+
+    agent: str
+    authorization_server: str
+    scopes: tuple[str, ...]
+    resource_indicators: tuple[str, ...] = ()
+    active: bool = True
 
 
 @dataclass
@@ -195,6 +224,10 @@ class Tenant:
     accepted only when it equals the audience (else ``invalid_target``); when False it is
     ignored, like the ``audience`` form field. ``lockout_attempts``: the password policy's
     "Lock out user after N unsuccessful attempts" (Okta's default policy: 10).
+    ``resource_connections``: the AI agents' connections to resources (:class:`ResourceConnection`);
+    ``cross_app_access``: the org has the AI agent token exchange (Cross App Access, XAA: Okta for
+    AI Agents, or an SSO org such as the Integrator Free Plan); False answers the catalogue's
+    ``feature_not_enabled`` to both of its steps.
     """
 
     authorization_servers: list[AuthorizationServer]
@@ -204,6 +237,8 @@ class Tenant:
     resource_parameter: bool = True
     idp_id: str = "00o1calculatoridp000"
     lockout_attempts: int = 10
+    resource_connections: list[ResourceConnection] = field(default_factory=list)
+    cross_app_access: bool = True
 
     def app(self, *, label: str | None = None, client_id: str | None = None) -> App | None:
         for app in self.apps:
@@ -218,9 +253,9 @@ class Tenant:
         return next((u for u in self.users if u.login.lower() == login.strip().lower()), None)
 
     def with_generated_secrets(self) -> Tenant:
-        """A copy where every confidential app without a secret gets a fresh random one."""
+        """A copy where every app that authenticates with a secret but has none gets a fresh random one."""
         tenant = copy.deepcopy(self)
         for app in tenant.apps:
-            if not app.is_public and app.client_secret is None:
+            if not app.is_public and not app.uses_private_key and app.client_secret is None:
                 app.client_secret = secrets.token_urlsafe(30)
         return tenant

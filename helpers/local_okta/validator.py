@@ -16,12 +16,12 @@ import binascii
 import hmac
 import secrets
 import time
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
-import jwt
 from oauthlib.oauth2 import RequestValidator
 
 from . import errors
+from .client_assertions import authenticate_client_assertion
 from .lifecycle import TokenLifecycle
 from .policy import evaluate_policy
 from .redirects import is_registered_redirect_uri
@@ -47,15 +47,6 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     # RFC 6749 2.3.1: both parts are form-urlencoded before Base64 (most clients skip it)
     return unquote(client_id), unquote(secret)
-
-
-def _is_jwt(value: str) -> bool:
-    """Whether ``value`` parses as a JWT (header and claims), whatever its signature."""
-    try:
-        jwt.decode(value, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return False
-    return True
 
 
 class OktaRequestValidator(TokenLifecycle, RequestValidator):
@@ -98,10 +89,8 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
                 raise errors.invalid_client(request=request)
         elif body_secret:
             client_id, secret = request.client_id, body_secret
-        elif assertion:  # private_key_jwt / client_secret_jwt are not emulated: no app here has keys
-            if not _is_jwt(assertion):
-                raise errors.invalid_client(errors.CLIENT_ASSERTION_INVALID_JWT, request)  # client_assertion_invalid_jwt
-            raise errors.invalid_client(request=request)
+        elif assertion:  # private_key_jwt (client_assertions.py); client_secret_jwt is not emulated
+            return self._authenticate_assertion(request)
         elif request.headers.get("Authorization"):  # invalid_basic_auth_creds
             raise errors.invalid_client("Found Authentication header but was not valid client credentials.", request)
         else:
@@ -109,12 +98,22 @@ class OktaRequestValidator(TokenLifecycle, RequestValidator):
         app = self._app(client_id)
         if app is None:
             raise errors.invalid_client(errors.INVALID_CLIENT_ID, request)
-        if app.is_public or app.client_secret is None:
+        if app.is_public or app.uses_private_key or app.client_secret is None:
             raise errors.invalid_client(request=request)
         if not hmac.compare_digest(secret.encode(), app.client_secret.encode()):
             raise errors.invalid_client(errors.INVALID_CLIENT_SECRET, request)
         if self.server_id == ORG_SERVER and request.grant_type == "client_credentials":
             raise errors.invalid_client(errors.ORG_SERVER_NEEDS_PRIVATE_KEY_JWT, request)
+        if app.dpop_required and not request.headers.get("DPoP"):
+            raise errors.dpop_missing(request)
+        request.client, request.client_id = app, app.client_id
+        return True
+
+    def _authenticate_assertion(self, request) -> bool:
+        """A ``client_assertion`` (private_key_jwt), checked for the endpoint invoked (its ``aud``)."""
+        endpoint = urlsplit(request.uri).path.rstrip("/").rsplit("/", 1)[-1]  # token, introspect, revoke
+        app = authenticate_client_assertion(self.state, self.server_id, dict(request._params),
+                                            self.state.endpoint(self.server_id, endpoint), request)
         if app.dpop_required and not request.headers.get("DPoP"):
             raise errors.dpop_missing(request)
         request.client, request.client_id = app, app.client_id

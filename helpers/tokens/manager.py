@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import httpx2
@@ -50,6 +51,9 @@ from .curl import fetch_token_with_curl
 from .fetching import fetch_token_with_requests, fetch_token_with_requests_oauthlib
 from .refusals import StepUpRefusedError, TokenRejectedError
 from .responses import DEFAULT_TIMEOUT, TokenError, TokenRequestError, TokenResponse
+
+if TYPE_CHECKING:
+    from .private_key import PrivateKeyClient
 
 __all__ = ["FETCHERS", "StepUpRefusedError", "TokenManager", "TokenRejectedError"]
 
@@ -119,7 +123,7 @@ class TokenManager(RenewingBearerAuth):
     def for_client_credentials(
         cls,
         token_url: str,
-        client: ClientCredentials,
+        client: ClientCredentials | PrivateKeyClient,
         scopes: str | Iterable[str],
         *,
         mcp_servers: str | Iterable[str],
@@ -130,10 +134,14 @@ class TokenManager(RenewingBearerAuth):
         step_up: bool = True,
     ) -> TokenManager:
         """A manager fetching tokens for ``client`` with ``scopes`` one of the three ways
-        (``"requests_oauthlib"``, ``"requests"`` or ``"curl"``), for the MCP server(s) ``mcp_servers``."""
+        (``"requests_oauthlib"``, ``"requests"`` or ``"curl"``), for the MCP server(s) ``mcp_servers``.
+        A :class:`~helpers.tokens.private_key.PrivateKeyClient` (``private_key_jwt``) is fetched for
+        with a new client assertion per request, signed for ``token_url`` (``way`` is not used)."""
+        from .private_key import PrivateKeyClient, fetch_token_with_private_key  # not at import: `-m` runs it
+
         if way not in FETCHERS:
             raise ValueError(f"way={way!r}: choose one of {', '.join(sorted(FETCHERS))}.")
-        fetch_function = FETCHERS[way]
+        fetch_function = fetch_token_with_private_key if isinstance(client, PrivateKeyClient) else FETCHERS[way]
 
         def fetch(wanted: tuple[str, ...]) -> TokenResponse:  # a 429 is the manager's to wait out
             return fetch_function(token_url, client, wanted, timeout=timeout, max_wait=0.0)
