@@ -56,9 +56,10 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "metadata-issuer-mismatch": (frozenset(), "passes"),
     "client-credentials-basic": (frozenset(), "passes (TokenManager, client_secret_basic)"),
     "client-credentials-jwt": (frozenset({"client-credentials-jwt-verified"}),
-                               "needs the private_key_jwt client (branch pkjwt); with it, Okta's aud = token endpoint, the suite expects the issuer: Okta wins"),
+                               "Okta wins: the assertion's aud is the token endpoint (Okta's catalogue); the suite accepts only the issuer"),
     "enterprise-managed-authorization": (frozenset({"complete-flow-token-exchange", "complete-flow-jwt-bearer"}),
-                                         "needs the ID-JAG client (helpers/agent_exchange.py, branch idjag)"),
+                                         "not run: Okta's AI agent token exchange (helpers.agent_exchange) authenticates the agent with "
+                                         "private_key_jwt at both steps; the scenario offers only a client secret"),
 }
 TABLE = Path(__file__).resolve().parent.parent / "benchmarks" / "CONFORMANCE.md"
 
@@ -90,6 +91,11 @@ def test_scenario(outcomes, scenario):
 def test_an_iss_refusal_is_the_mix_up_check_and_never_shows_the_code(outcomes, scenario):
     stderr = outcomes[scenario].client_stderr
     assert "IssuerMixUpError" in stderr and "mix-up" in stderr and "test-auth-code" not in stderr
+
+
+def test_the_private_key_scenario_fails_on_the_audience_alone(outcomes):
+    run = outcomes["client-credentials-jwt"]
+    assert run.descriptions == {"client-credentials-jwt-verified": 'JWT verification failed: unexpected "aud" claim value'}
 
 
 def test_the_root_metadata_scenario_is_read_at_the_root(outcomes):

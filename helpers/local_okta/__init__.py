@@ -31,7 +31,7 @@ from .. import background
 from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
-from .state import ORG_SERVER, OktaState
+from .state import ORG_SERVER, IssSwitch, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
 from .scenarios import SCENARIOS, Scenario
@@ -44,7 +44,7 @@ __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_
 WRONG_AUDIENCE = "api://default"
 
 
-class LocalOkta:
+class LocalOkta(IssSwitch):
     """One local Okta org: its tenant, keys and HTTP server.
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,
@@ -251,10 +251,6 @@ class LocalOkta:
         differs) or ignored like the ``audience`` field (False). Okta's handling varies by org."""
         self._state.configured.resource_parameter = bool(enabled)
         self._state.tenant.resource_parameter = bool(enabled)
-
-    def set_authorization_response_iss(self, enabled: bool) -> None:
-        """RFC 9207 ``iss`` on every authorization response, and advertised (default off: ``iss_parameter.py``)."""
-        self._state.authorization_response_iss = bool(enabled)
 
     def set_refresh_token_grace_period(self, seconds: int | None) -> None:
         """Override every app's refresh-token grace period (``None`` restores the apps').

@@ -29,7 +29,7 @@ from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
 from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant
 
-__all__ = ["ORG_SERVER", "CodeRecord", "OktaState", "RefreshRecord", "Store"]
+__all__ = ["ORG_SERVER", "CodeRecord", "IssSwitch", "OktaState", "RefreshRecord", "Store"]
 
 ORG_SERVER = ""
 
@@ -142,6 +142,18 @@ class Store:
             self.revoked_jtis.clear()
             self.family_jtis.clear()
             self.assertion_jtis.clear()
+
+
+class IssSwitch:
+    """:class:`~helpers.local_okta.LocalOkta`'s RFC 9207 switch (a mixin over its ``_state``)."""
+
+    _state: OktaState
+
+    def set_authorization_response_iss(self, enabled: bool) -> None:
+        """RFC 9207: add ``iss`` to every authorization response and advertise
+        ``authorization_response_iss_parameter_supported`` (True), or neither (False, the default:
+        no Okta document says Okta does; ``iss_parameter.py``)."""
+        self._state.authorization_response_iss = bool(enabled)
 
 
 class OktaState:

@@ -91,7 +91,7 @@ def client_credentials(server_url: str) -> None:
     found = discover(server_url, issuer=configured_issuer(server_url))
     if "private_key_pem" in CONTEXT:
         try:
-            from helpers.tokens.private_key import PrivateKeyJWT  # noqa: F401  (helper A's branch)
+            import helpers.tokens.private_key  # noqa: F401, PLC0415  (helper A's branch)
         except ImportError:
             print("private_key_jwt needs helpers/tokens/private_key.py (branch pkjwt)", file=sys.stderr)
             raise SystemExit(2) from None
@@ -105,22 +105,35 @@ def client_credentials(server_url: str) -> None:
 def private_key_manager(found, server_url: str):
     """TokenManager with private_key_jwt (helper A's client): the assertion's ``aud`` is the token
     endpoint, as Okta requires; the suite expects the issuer, so the scenario refuses it."""
-    from private_key_client import manager_for  # noqa: PLC0415  (tests/conformance, once pkjwt is merged)
+    from private_key_client import manager_for  # noqa: PLC0415  (tests/conformance)
 
     return manager_for(found, server_url, CONTEXT)
+
+
+def enterprise_managed(context: dict) -> None:
+    """The ID-JAG client (helpers.agent_exchange) does Okta's AI agent token exchange: the agent
+    authenticates with private_key_jwt at both steps, at Okta's org authorization server. The
+    scenario gives a client secret (client_secret_basic) and its own IdP, so it cannot run as Okta would."""
+    try:
+        import helpers.agent_exchange  # noqa: F401, PLC0415
+    except ImportError:
+        print("the ID-JAG client is helper B's (helpers/agent_exchange, branch idjag)", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("not run: helpers.agent_exchange authenticates the agent with private_key_jwt (Okta's rule for AI "
+          f"agents); the scenario offers only {sorted(k for k in context if 'secret' in k or 'key' in k)}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main() -> None:
     server_url = sys.argv[-1]
     try:
         if SCENARIO == "auth/enterprise-managed-authorization":
-            print("the ID-JAG client is helper B's (helpers/agent_exchange.py, branch idjag)", file=sys.stderr)
-            raise SystemExit(2)
+            enterprise_managed(CONTEXT)
         if SCENARIO.startswith("auth/client-credentials"):
             client_credentials(server_url)
         else:
             authorization_code(server_url)
-    except (DiscoveryError, LoginError, TokenError, ToolError) as exc:
+    except (DiscoveryError, LoginError, TokenError, ToolError, RuntimeError) as exc:  # RuntimeError: fastmcp's "failed to connect"
         print(f"refused: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -67,12 +67,14 @@ def installed_suite() -> Path:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One scenario's run: the suite's exit code, the checks not passed (id -> status) and the client's stderr."""
+    """One scenario's run: the suite's exit code, the checks not passed (id -> status, and id ->
+    the suite's description) and the client's stderr."""
 
     scenario: str
     returncode: int
     not_passed: dict[str, str]
     client_stderr: str
+    descriptions: dict[str, str]
 
 
 def run_scenario(entry: Path, scenario: str, output: Path) -> Outcome:
@@ -92,4 +94,5 @@ def run_scenario(entry: Path, scenario: str, output: Path) -> Outcome:
     not_passed = {c["id"]: c["status"] for c in checks if c["status"] in ("FAILURE", "WARNING")}
     if not found:
         not_passed["(no results)"] = "FAILURE"
-    return Outcome(scenario, done.returncode, not_passed, stderr)
+    descriptions = {c["id"]: c.get("description", "") for c in checks if c["id"] in not_passed}
+    return Outcome(scenario, done.returncode, not_passed, stderr, descriptions)
