@@ -8,7 +8,8 @@
    on its own;
 2. **begin** a sign-in (:meth:`UserLogin.begin`, a :class:`~.pending.PendingSignIn`): a fresh
    ``state`` and PKCE verifier, the authorization URL, and a listener on the redirect URI;
-3. **complete** it when the redirect arrives: check ``state``, exchange the code, store tokens;
+3. **complete** it when the redirect arrives: check ``state``, then ``iss`` (RFC 9207, the mix-up
+   attack: ``issuer_check.py``), exchange the code, store tokens;
 4. hand out a valid **access token** (:meth:`UserLogin.access_token`), refreshing it shortly
    before it expires. While the token endpoint fails, one refresh attempt is made at a time
    (its failure shared by every caller that waited), with a growing pause between attempts,
