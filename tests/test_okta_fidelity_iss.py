@@ -4,9 +4,9 @@ Sources: RFC 9207 sections 2 and 3 (``iss`` on every authorization response, suc
 ``authorization_response_iss_parameter_supported`` in the metadata) and the MCP specification
 2026-07-28, "Authorization Response Validation" (MCP authorization servers SHOULD send it).
 
-**Inferred:** no Okta document found says whether Okta sends ``iss`` or advertises it (searched
-okta-developer-docs: the authorize reference lists ``code``, ``state``, ``error``,
-``error_description`` in the redirect, nothing more). So the default stays silent (first test), and
+**Inferred:** no Okta document found says whether Okta sends ``iss`` or advertises it (the
+okta/okta-developer-docs repository mentions neither RFC 9207 nor
+``authorization_response_iss_parameter_supported``). So the default stays silent (first test), and
 the switch ``LocalOkta.set_authorization_response_iss(True)`` adds both, the way RFC 9207 says.
 The error texts asserted are the catalogue's (``oauth2-error-codes.json``): ``invalid_state``
 ("The authentication request has an invalid 'state' parameter.") and ``user_not_assigned``

@@ -6,7 +6,8 @@ metadata with ``authorization_response_iss_parameter_supported: true`` (section 
 specification 2026-07-28 asks MCP authorization servers to (SHOULD) and MCP clients to check it.
 
 **Inferred, not Okta's documented behaviour:** no Okta document found says whether Okta sends
-``iss`` or advertises it, so the local server does neither unless
+``iss`` or advertises it (okta-developer-docs mentions neither RFC 9207 nor the metadata field),
+so the local server does neither unless
 :meth:`LocalOkta.set_authorization_response_iss(True) <helpers.local_okta.LocalOkta.set_authorization_response_iss>`
 switches it on (the tests and notebook 07 do, to show the clients' check at work).
 """
