@@ -5,14 +5,15 @@ A client holds a client id and secret that one authorization server issued. Whoe
 impersonates) an MCP server chooses what its metadata says, so a client that followed it
 blindly would send that secret, a user's sign-in and a PKCE verifier to any server it names.
 :func:`discover` therefore takes the **expected issuer** (from settings, ``OAUTH_ISSUER``) and
-refuses metadata that names another. The steps (MCP authorization specification 2025-11-25):
+refuses metadata that names another. The steps (MCP authorization specification 2026-07-28):
 
 1. Call the MCP server without a token. A protected server answers ``401`` with
    ``WWW-Authenticate: Bearer resource_metadata="...", scope="..."``: where its metadata is, and
    the scopes this request needs (the first choice of scopes to ask for).
 2. Read the protected resource metadata (RFC 9728): the URL from the challenge, else
    ``{origin}/.well-known/oauth-protected-resource{path}``, else the same at the root. Its
-   ``resource`` must be the MCP server's URL (RFC 9728 section 3.3), and one of its
+   ``resource`` must be the MCP server's URL (RFC 9728 section 3.3), or, for the document at
+   the root only, the origin it describes (:mod:`helpers.protected_resource`); one of its
    ``authorization_servers`` must be the expected issuer.
 3. Read that issuer's metadata (RFC 8414): Okta's ``{issuer}/.well-known/oauth-authorization-server``,
    then the path-inserted form, then OpenID Connect discovery. Its ``issuer`` must be the expected one
@@ -20,6 +21,14 @@ refuses metadata that names another. The steps (MCP authorization specification 
 4. Servers without RFC 9728 fall back to ``{origin}/.well-known/oauth-authorization-server`` on the
    MCP server (the calculator redirects it to the issuer's, as the guide does). That answer only
    says *which* issuer the server trusts: endpoints come from the expected issuer's own metadata.
+
+Safer by design than the specification requires: the issuer stays **pinned**. The 2026-07-28
+revision lets a client follow an MCP server to another authorization server (re-registering
+there, SEP-2352); this client never moves on a server's say-so, because a server that could
+move it could move it to an attacker's sign-in page. A new authorization server is a change to
+the client's configuration (``OAUTH_ISSUER``) made by a person. And the client never registers
+itself (no dynamic client registration): Okta does not accept it from MCP clients, so its
+``client_id`` is registered in advance, for this issuer alone.
 
 No redirect is followed, the challenge's metadata URL is read only on the MCP server's origin,
 and endpoints are taken only on the issuer's origin (as Okta serves them). Each request ends
@@ -38,7 +47,9 @@ import requests
 
 from helpers.bounded_fetch import MAX_DOCUMENT_BYTES, BoundedSession, TooLarge, bounded_request
 from helpers.challenge import bearer_challenge
-from helpers.urls import canonical_url, is_https, is_secure_or_loopback
+from helpers.discovery_errors import DiscoveryError, IssuerMismatchError, ResourceMismatchError
+from helpers.protected_resource import check_resource, root_metadata_url
+from helpers.urls import is_https, is_secure_or_loopback
 
 __all__ = ["Discovered", "DiscoveryError", "IssuerMismatchError", "ResourceMismatchError", "discover"]
 
@@ -46,23 +57,6 @@ __all__ = ["Discovered", "DiscoveryError", "IssuerMismatchError", "ResourceMisma
 #: only to read the 401 challenge.
 _PROBE = {"jsonrpc": "2.0", "id": "discovery", "method": "ping"}
 _ACCEPT_MCP = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-class DiscoveryError(RuntimeError):
-    """Discovery failed; the message names the URL and what was wrong."""
-
-
-class IssuerMismatchError(DiscoveryError):
-    """The MCP server (or a metadata document) names an authorization server the client does not trust."""
-
-    def __init__(self, message: str, *, expected: str, named: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.expected = expected
-        self.named = named
-
-
-class ResourceMismatchError(DiscoveryError):
-    """The protected resource metadata describes another resource than the MCP server asked."""
 
 
 @dataclass(frozen=True)
@@ -136,14 +130,16 @@ def _discover(http: requests.Session, mcp_url: str, issuer: str, timeout: float)
     challenge = _probe(http, mcp_url, timeout)
     if challenge is not None:
         steps.append(f"401 challenge from the MCP server: {mcp_url}")
-    candidates = [f"{origin}/.well-known/oauth-protected-resource{path}", f"{origin}/.well-known/oauth-protected-resource"]
+    candidates = [f"{origin}/.well-known/oauth-protected-resource{path}", root_metadata_url(mcp_url)]
+    named = None
     if challenge is not None and challenge.resource_metadata and _same_origin(challenge.resource_metadata, mcp_url):
-        candidates.insert(0, challenge.resource_metadata)  # elsewhere, it would make the client fetch any URL
+        named = challenge.resource_metadata  # elsewhere, it would make the client fetch any URL
+        candidates.insert(0, named)
     resource_metadata, resource_metadata_url = _first_json(http, dict.fromkeys(candidates), timeout)
 
     if resource_metadata is not None:
         steps.append(f"protected resource metadata: {resource_metadata_url}")
-        resource = _check_resource(resource_metadata, mcp_url, resource_metadata_url)
+        resource = check_resource(resource_metadata, mcp_url, resource_metadata_url, from_challenge=resource_metadata_url == named)
         _pick_issuer(resource_metadata.get("authorization_servers"), issuer, resource_metadata_url)
         metadata, metadata_url = _authorization_server_metadata(http, issuer, timeout)
         steps.append(f"authorization server metadata: {metadata_url}")
@@ -217,18 +213,6 @@ def _legacy_issuer(http: requests.Session, url: str, issuer: str, timeout: float
         return issuer if target in pinned else target
     document = _json_object(body, url)
     return document.get("issuer") if isinstance(document.get("issuer"), str) else str(document.get("issuer"))
-
-
-def _check_resource(document: dict, mcp_url: str, url: str) -> str:
-    """RFC 9728 section 3.3: the metadata's ``resource`` must be the URL the client asked about."""
-    resource = document.get("resource")
-    if not isinstance(resource, str) or canonical_url(resource) != canonical_url(mcp_url):
-        raise ResourceMismatchError(
-            f"The protected resource metadata at {url} describes the resource {resource!r}, not "
-            f"{mcp_url!r}. A client must not use metadata for another resource (RFC 9728, section "
-            "3.3): check the MCP server's URL, or the server's --public-url."
-        )
-    return resource
 
 
 def _pick_issuer(servers: Any, issuer: str, url: str) -> None:

@@ -31,7 +31,7 @@ from ..local_tls import local_ca
 from ..settings import ClientCredentials, Settings
 from .app import build_app
 from .client_assertions import PublicKeys
-from .state import ORG_SERVER, OktaState
+from .state import ORG_SERVER, IssSwitch, OktaState
 from .rate_limits import RateLimiter
 from .defaults import default_tenant
 from .mcp_resource import MCP_SERVER_ID, add_mcp_resource
@@ -46,7 +46,7 @@ __all__ = ["SCENARIOS", "LocalOkta", "Scenario", "Tenant", "TestUser", "default_
 WRONG_AUDIENCE = "api://default"
 
 
-class LocalOkta(DeviceSwitches, PublicKeys):
+class LocalOkta(DeviceSwitches, PublicKeys, IssSwitch):
     """One local Okta org: its tenant, keys and HTTP server (public keys of private-key apps: :class:`PublicKeys`).
 
     Build it with a :class:`Tenant` (default: :func:`default_tenant`) and :meth:`start` it,

@@ -28,6 +28,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from oauthlib.oauth2 import Server
@@ -36,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from . import errors, pages
+from .iss_parameter import response_issuer, with_iss
 from .state import OktaState, now
 
 __all__ = ["TRANSACTION_LIFETIME", "authorize_endpoint", "fatal_page"]
@@ -64,8 +66,11 @@ def fatal_page(exc: oauth2_errors.OAuth2Error) -> HTMLResponse:
     return page(pages.error_page(summary="400 Bad Request", detail=detail), 400)
 
 
-def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str | None) -> Response:
-    """The answer to the client: a redirect with the query, or (``form_post``) a page that posts it."""
+def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str | None, iss: str | None = None) -> Response:
+    """The answer to the client: a redirect with the query, or (``form_post``) a page that posts it.
+    ``iss``: the issuer, added as RFC 9207's ``iss`` parameter (only with the switch on, ``iss_parameter.py``)."""
+    if iss:
+        params = {**params, "iss": iss}
     if response_mode == "form_post":
         return page(pages.form_post_page(redirect_uri, params))
     if response_mode == "fragment":
@@ -76,6 +81,7 @@ def back_to_client(redirect_uri: str, params: dict[str, str], response_mode: str
 
 def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
     """The handler of ``/v1/authorize`` (GET: start; POST: the sign-in and consent forms)."""
+    iss = partial(response_issuer, state)  # RFC 9207 iss for a server id, or None (switched off)
 
     async def authorize(request: Request, server_id: str) -> Response:
         if request.method == "POST":
@@ -99,11 +105,11 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
                 params = {"error": "unsupported_response_type", "error_description": errors.RESPONSE_TYPE_UNSUPPORTED.format("[code]")}
             if query.get("state"):
                 params["state"] = query["state"]
-            return back_to_client(exc.redirect_uri, params, mode if mode in ("form_post", "fragment") else None)
+            return back_to_client(exc.redirect_uri, params, mode if mode in ("form_post", "fragment") else None, iss(server_id))
         refused = _invalid_parameter(query)
         if refused is not None:
             params = {"error": refused[0], "error_description": refused[1], "state": info["state"]}
-            return back_to_client(info["redirect_uri"], params, mode if mode in ("form_post", "fragment") else None)
+            return back_to_client(info["redirect_uri"], params, mode if mode in ("form_post", "fragment") else None, iss(server_id))
         transaction = secrets.token_urlsafe(24)
         _forget_old_transactions(state)
         state.transactions[transaction] = {
@@ -153,7 +159,7 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
         params = {"error": error, "error_description": description}
         if tx["state"]:
             params["state"] = tx["state"]
-        return back_to_client(tx["redirect_uri"], params, tx["response_mode"])
+        return back_to_client(tx["redirect_uri"], params, tx["response_mode"], iss(tx["server_id"]))
 
     def grant(request: Request, server_id: str, tx: dict) -> Response:
         user = state.tenant.user(tx["login"])
@@ -168,8 +174,8 @@ def authorize_endpoint(state: OktaState, oauth: Callable[[str], Server]):
             return deny(tx, exc.error, exc.description)
         location = headers["Location"]
         if tx["response_mode"] == "form_post":
-            return back_to_client(tx["redirect_uri"], dict(_query_pairs(location)), "form_post")
-        return RedirectResponse(location, status_code=302, headers=NO_REFERRER)
+            return back_to_client(tx["redirect_uri"], dict(_query_pairs(location)), "form_post", iss(server_id))
+        return RedirectResponse(with_iss(location, iss(server_id)), status_code=302, headers=NO_REFERRER)
 
     return authorize
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .iss_parameter import METADATA_FIELD as ISS_FIELD
 from .state import ORG_SERVER, OktaState
 from .tenant import OIDC_SCOPES, SUPPORTED_GRANT_TYPES
 
@@ -67,6 +68,8 @@ def authorization_server_metadata(state: OktaState, server_id: str, *, openid: b
         document["id_token_signing_alg_values_supported"] = ["RS256"]
     if state.cimd_urls:  # the CIMD switch (cimd.py): off by default
         document["client_id_metadata_document_supported"] = True
+    if state.authorization_response_iss:  # RFC 9207, behind a switch (iss_parameter.py: inferred)
+        document[ISS_FIELD] = True
     if server_id == ORG_SERVER:
         document["scopes_supported"] = list(OIDC_SCOPES) + [s.name for s in server.scopes]
     return document

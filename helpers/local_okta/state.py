@@ -30,7 +30,7 @@ from .rate_limits import RateLimiter
 from .scenarios import apply_scenario
 from .tenant import AccessPolicy, AuthorizationServer, PolicyRule, Scope, Tenant
 
-__all__ = ["ORG_SERVER", "CodeRecord", "OktaState", "RefreshRecord", "Store"]
+__all__ = ["ORG_SERVER", "CodeRecord", "IssSwitch", "OktaState", "RefreshRecord", "Store"]
 
 ORG_SERVER = ""
 
@@ -147,6 +147,18 @@ class Store:
             self.assertion_jtis.clear()
 
 
+class IssSwitch:
+    """:class:`~helpers.local_okta.LocalOkta`'s RFC 9207 switch (a mixin over its ``_state``)."""
+
+    _state: OktaState
+
+    def set_authorization_response_iss(self, enabled: bool) -> None:
+        """RFC 9207: add ``iss`` to every authorization response and advertise
+        ``authorization_response_iss_parameter_supported`` (True), or neither (False, the default:
+        no Okta document says Okta does; ``iss_parameter.py``)."""
+        self._state.authorization_response_iss = bool(enabled)
+
+
 class OktaState:
     """The mutable state of one local Okta org."""
 
@@ -166,6 +178,7 @@ class OktaState:
         self.rate_limiter: RateLimiter | None = None
         self.access_token_lifetime: int | None = None
         self.refresh_grace_period: int | None = None  # local-only override of every app's
+        self.authorization_response_iss = False  # RFC 9207 iss on redirects (iss_parameter.py); off like Okta's docs
         self.transactions: dict[str, dict] = {}  # sign-in page state, by random id
         self.device_flow = DeviceFlow()  # device codes (device.py)
         self.failed_sign_ins: Counter[str] = Counter()  # by login, for the lockout

@@ -21,7 +21,8 @@ and what to do. :func:`sign_in_with_password` drives the local sign-in page for 
 
 Modules: ``gateway`` (discovery, the token store, refresh, step-up), ``setup`` (the metadata
 it needs, the scopes it may ask for), ``pending`` (one sign-in: state, PKCE, completion),
-``token_requests`` (the token and revocation requests), ``callback`` (the redirect listener),
+``token_requests`` (the token and revocation requests), ``issuer_check`` (RFC 9207 ``iss``),
+``callback`` (the redirect listener),
 ``bearer`` (``httpx2.Auth`` for MCP clients), ``user_tokens``, ``transport`` (HTTPS endpoints,
 a loopback or HTTPS redirect URI), ``automatic`` (password sign-in on the local pages), ``errors``,
 ``device`` (device sign-in, RFC 8628: ``login.sign_in_with_device()`` for a kernel or CLI without a
@@ -53,6 +54,7 @@ from .errors import (
     login_error_in,
 )
 from .gateway import USER_SCOPES, UserLogin
+from .issuer_check import IssuerMixUpError
 from .pending import PendingSignIn
 from .remote import browser_elsewhere
 from .transport import is_loopback_http
@@ -68,6 +70,7 @@ __all__ = [
     "DeviceCodeExpiredError",
     "DeviceSignInError",
     "InsecureURLError",
+    "IssuerMixUpError",
     "LoginError",
     "NotSignedInError",
     "PendingSignIn",

@@ -24,7 +24,7 @@ from .. import background
 from .errors import LoginError
 from .transport import is_loopback_http
 
-__all__ = ["callback_app", "result_page", "start_listener"]
+__all__ = ["callback_app", "open_connections", "result_page", "start_listener"]
 
 
 def result_page(title: str, message: str) -> str:
@@ -67,3 +67,9 @@ def start_listener(redirect_uri: str, handle: Callable[[str], tuple[int, str]], 
             f"{redirect_uri} needs that port: stop whatever uses it. (Right after a sign-in, the "
             "connection the browser kept open may hold the port for up to a minute.)"
         ) from None
+
+
+def open_connections(listener: background.BackgroundServer) -> int:
+    """How many connections the listener's uvicorn server still holds open."""
+    state = getattr(getattr(listener, "_server", None), "server_state", None)
+    return len(state.connections) if state is not None else 0

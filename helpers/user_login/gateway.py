@@ -8,7 +8,8 @@
    on its own;
 2. **begin** a sign-in (:meth:`UserLogin.begin`, a :class:`~.pending.PendingSignIn`): a fresh
    ``state`` and PKCE verifier, the authorization URL, and a listener on the redirect URI;
-3. **complete** it when the redirect arrives: check ``state``, exchange the code, store tokens;
+3. **complete** it when the redirect arrives: check ``state``, then ``iss`` (RFC 9207, the mix-up
+   attack: ``issuer_check.py``), exchange the code, store tokens;
 4. hand out a valid **access token** (:meth:`UserLogin.access_token`), refreshing it shortly
    before it expires. While the token endpoint fails, one refresh attempt is made at a time
    (its failure shared by every caller that waited), with a growing pause between attempts,
@@ -37,7 +38,7 @@ from .bearer import SignInHandler, UserTokenAuth
 from .device import DeviceSignIn
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
-from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes
+from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes, no_refresh_token_message
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
 from .transport import check_endpoint, check_redirect_uri
@@ -258,11 +259,7 @@ class UserLogin(DeviceSignIn):
     def _refresh_now(self, tokens: UserTokens, max_wait: float | None = None) -> UserTokens:
         """One refresh (under the lock); its failure is shared with the callers waiting (a 429 drops nothing)."""
         if not tokens.refresh_token:
-            error = RefreshTokenError(
-                "The access token expired and there is no refresh token. Ask for the offline_access "
-                "scope and allow the Refresh Token grant on the app (and in the access policy rule), "
-                "or sign the user in again."
-            )
+            error = RefreshTokenError(no_refresh_token_message(self.discovered))
             self._backoff.failed(error)
             raise error
         try:

@@ -6,7 +6,8 @@ URL to send the user to, and (usually) a listener on the redirect URI. When the 
 arrives, :meth:`PendingSignIn.complete` checks ``state`` **first**: a redirect that does not
 carry this sign-in's ``state`` (a forged request from any web page, a stale link) is refused
 and changes nothing, so it can neither complete nor cancel the sign-in. Only the redirect with
-the right ``state`` spends ``state`` and verifier, whatever its outcome.
+the right ``state`` spends ``state`` and verifier, whatever its outcome; its ``iss`` is then checked
+against the issuer recorded here (RFC 9207, :mod:`.issuer_check`) before its code or error is used.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from .. import background
-from .callback import result_page, start_listener
+from .callback import open_connections as _open_connections, result_page, start_listener
 from .errors import (
     AuthorizationError,
     access_denied,
@@ -32,6 +33,7 @@ from .errors import (
     SignInTimeoutError,
     StateMismatchError,
 )
+from .issuer_check import check_response_issuer, iss_advertised
 from .token_requests import exchange_code
 from .transport import carries_state, fixed_redirect_uri, redirect_for_oauthlib
 from .user_tokens import UserTokens
@@ -67,6 +69,7 @@ class PendingSignIn:
         self._error: LoginError | None = None
         self._stopper: threading.Thread | None = None
         self._client = WebApplicationClient(login.client.client_id)
+        self._issuer, self._iss_advertised = login.issuer, iss_advertised(login.discovered.metadata)
         self._state: str | None = generate_token(43)
         self._code_verifier: str | None = self._client.create_code_verifier(64)
         challenge = self._client.create_code_challenge(self._code_verifier, "S256")
@@ -128,6 +131,7 @@ class PendingSignIn:
         machine's 127.0.0.1 (copy the address the browser ended on). A redirect without this
         sign-in's ``state`` raises :class:`StateMismatchError` and leaves the sign-in waiting;
         otherwise ``state`` and verifier are spent, and the outcome is the tokens or
+        :class:`~.issuer_check.IssuerMixUpError` (a wrong or missing ``iss``, RFC 9207),
         :class:`ConsentDeniedError`, :class:`AuthorizationError` or :class:`AuthorizationCodeError`.
         """
         redirect_url = redirect_url.strip()  # a pasted address often comes with spaces or a line break
@@ -158,6 +162,7 @@ class PendingSignIn:
 
     def _exchange(self, redirect_url: str, state: str, verifier: str) -> UserTokens:
         login = self.login
+        check_response_issuer(redirect_url, expected_issuer=self._issuer, advertised=self._iss_advertised)
         try:
             params = self._client.parse_request_uri_response(
                 redirect_for_oauthlib(redirect_url, self.redirect_uri), state=state
@@ -312,9 +317,3 @@ class PendingSignIn:
     def __repr__(self) -> str:
         status = "done" if self.done else "waiting"
         return f"<PendingSignIn {status} redirect_uri={self.redirect_uri}>"
-
-
-def _open_connections(listener: background.BackgroundServer) -> int:
-    """How many connections the listener's uvicorn server still holds open."""
-    state = getattr(getattr(listener, "_server", None), "server_state", None)
-    return len(state.connections) if state is not None else 0

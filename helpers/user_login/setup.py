@@ -4,7 +4,9 @@ the scopes it may ever ask the user for.
 - The authorization server must publish an ``authorization_endpoint`` and list ``S256`` in
   ``code_challenge_methods_supported`` (without PKCE an intercepted code could be used by anyone);
 - the scopes of the first sign-in default to :data:`USER_SCOPES` plus what the MCP server asks
-  for (its 401 challenge's ``scope``, else its ``scopes_supported``);
+  for (its 401 challenge's ``scope``, else its ``scopes_supported``); ``offline_access`` only when
+  the authorization server lists it (SEP-2207): elsewhere no refresh token is asked for, and the
+  user signs in again when the access token expires;
 - the **allowed scopes**, all a step-up may ever ask for, default to those plus everything the
   MCP server published at discovery: a later 403 naming any other scope is refused without
   asking the user (so a server cannot widen a session on its own say-so).
@@ -17,10 +19,13 @@ from collections.abc import Sequence
 from ..discovery import Discovered
 from .errors import LoginError
 
-__all__ = ["USER_SCOPES", "allowed_scopes_for", "check_sign_in_metadata", "first_scopes"]
+__all__ = [
+    "USER_SCOPES", "allowed_scopes_for", "check_sign_in_metadata", "first_scopes", "no_refresh_token_message",
+    "offers_offline_access", "user_scopes",
+]
 
 #: Scopes about the user asked for on top of the MCP server's own; ``offline_access`` is what
-#: makes Okta issue a refresh token.
+#: makes Okta issue a refresh token, asked for only where listed (:func:`user_scopes`).
 USER_SCOPES = ("openid", "profile", "email", "offline_access")
 
 
@@ -43,10 +48,41 @@ def check_sign_in_metadata(discovered: Discovered, issuer: str) -> None:
         )
 
 
+def offers_offline_access(discovered: Discovered) -> bool:
+    """Whether the authorization server lists ``offline_access`` in its metadata's ``scopes_supported``.
+
+    SEP-2207 (MCP specification 2026-07-28, "Refresh Tokens"): a client may add ``offline_access``
+    only when the authorization server lists it; asking for a scope it does not offer gets the
+    whole sign-in refused (``invalid_scope``). Okta lists it on every authorization server.
+    """
+    listed = discovered.metadata.get("scopes_supported")
+    return isinstance(listed, list) and "offline_access" in listed
+
+
+def user_scopes(discovered: Discovered) -> tuple[str, ...]:
+    """The :data:`USER_SCOPES` the authorization server lists in ``scopes_supported`` (Okta lists
+    them all): ``offline_access`` only where listed (SEP-2207), and no OpenID scope the server does
+    not offer, so that a server without ``scopes_supported`` gets no ``scope`` it did not ask for."""
+    listed = discovered.metadata.get("scopes_supported")
+    return tuple(s for s in USER_SCOPES if isinstance(listed, list) and s in listed)
+
+
+def no_refresh_token_message(discovered: Discovered) -> str:
+    """What to do when the access token expired and no refresh token came with it."""
+    if not offers_offline_access(discovered):
+        return ("The access token expired and there is no refresh token: the authorization server does "
+                "not list offline_access in scopes_supported, so none was asked for (MCP 2026-07-28, "
+                "SEP-2207). Sign the user in again.")
+    return ("The access token expired and there is no refresh token. Ask for the offline_access scope "
+            "and allow the Refresh Token grant on the app (and in the access policy rule), or sign the "
+            "user in again (the authorization server decides whether to issue one).")
+
+
 def first_scopes(discovered: Discovered, scopes: Sequence[str] | None) -> tuple[str, ...]:
-    """The scopes of the first sign-in: ``scopes``, else the user's and what the MCP server asks for."""
+    """The scopes of the first sign-in: ``scopes``, else the user's (:func:`user_scopes`) and what
+    the MCP server asks for."""
     if scopes is None:
-        scopes = (*USER_SCOPES, *discovered.scopes_to_request)
+        scopes = (*user_scopes(discovered), *discovered.scopes_to_request)
     return tuple(dict.fromkeys(scopes))
 
 
@@ -60,4 +96,4 @@ def allowed_scopes_for(discovered: Discovered, first: tuple[str, ...], allowed: 
         if missing:
             raise ValueError(f"allowed_scopes must include the scopes of the first sign-in (missing: {' '.join(missing)}).")
         return frozenset(allowed)
-    return frozenset((*first, *USER_SCOPES, *discovered.scopes_supported, *(discovered.challenge_scopes or ())))
+    return frozenset((*first, *user_scopes(discovered), *discovered.scopes_supported, *(discovered.challenge_scopes or ())))

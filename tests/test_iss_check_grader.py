@@ -1,0 +1,123 @@
+"""The grader of notebook 07's RFC 9207 exercise (``helpers/graders/iss_check.py``).
+
+The reference (``helpers/recipes/iss_check.py``) passes every row; the stub fails with a "still
+returns nothing" message; each typical wrong version gets the row it should, and no other.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import pytest
+
+from helpers.exercises import ExerciseFeedback
+from helpers.graders.iss_check import CODE, check_iss, grade_iss_check
+from helpers.recipes.iss_check import check_authorization_response
+
+ROWS = ["exact issuer", "trailing slash", "capital letters", "missing iss, advertised", "missing iss, not advertised",
+        "other issuer, not advertised", "wrong state", "error with a wrong iss", "no code in messages"]
+
+
+def failing(rows):
+    return [row.name for row in rows if not row.passed]
+
+
+def _state_ok(params, expected_state):
+    return hmac.compare_digest(params.get("state", "").encode(), expected_state.encode())
+
+
+def normalising(params, expected_state, expected_issuer, iss_advertised):
+    if not _state_ok(params, expected_state):
+        raise ValueError("state")
+    iss = params.get("iss")
+    if iss is None and iss_advertised:
+        raise ValueError("missing iss")
+    if iss is not None and iss.rstrip("/").lower() != expected_issuer.rstrip("/").lower():
+        raise ValueError("wrong iss")
+    if "error" in params:
+        raise ValueError(params["error"])
+    return params["code"]
+
+
+def only_when_advertised(params, expected_state, expected_issuer, iss_advertised):
+    if not _state_ok(params, expected_state):
+        raise ValueError("state")
+    if iss_advertised and params.get("iss") != expected_issuer:
+        raise ValueError("wrong or missing iss")
+    if "error" in params:
+        raise ValueError(params["error"])
+    return params["code"]
+
+
+def missing_is_fine(params, expected_state, expected_issuer, iss_advertised):
+    if not _state_ok(params, expected_state):
+        raise ValueError("state")
+    if "iss" in params and params["iss"] != expected_issuer:
+        raise ValueError("wrong iss")
+    if "error" in params:
+        raise ValueError(params["error"])
+    return params["code"]
+
+
+def error_first(params, expected_state, expected_issuer, iss_advertised):
+    if not _state_ok(params, expected_state):
+        raise ValueError("state")
+    if "error" in params:
+        raise ValueError(f"{params['error']}: {params.get('error_description')}")
+    return check_authorization_response(params, expected_state, expected_issuer, iss_advertised)
+
+
+def chatty(params, expected_state, expected_issuer, iss_advertised):
+    try:
+        return check_authorization_response(params, expected_state, expected_issuer, iss_advertised)
+    except Exception as exc:
+        raise ValueError(f"{exc} (response: {params})") from None
+
+
+def no_state_check(params, expected_state, expected_issuer, iss_advertised):
+    return check_authorization_response({**params, "state": expected_state}, expected_state, expected_issuer, iss_advertised)
+
+
+def test_the_reference_passes_every_row():
+    rows = grade_iss_check(check_authorization_response)
+    assert [row.name for row in rows] == ROWS and failing(rows) == []
+
+
+def test_the_reference_passes_the_check_cell(capsys):
+    check_iss(check_authorization_response)
+    assert "✅" in capsys.readouterr().out
+
+
+def test_the_stub_is_told_it_returns_nothing():
+    def stub(params, expected_state, expected_issuer, iss_advertised):
+        ...
+    with pytest.raises(ExerciseFeedback, match="still returns nothing"):
+        check_iss(stub)
+
+
+def test_accepting_everything_fails_every_refusal():
+    rows = grade_iss_check(lambda params, *rest: params.get("code"))
+    assert failing(rows) == ["trailing slash", "capital letters", "missing iss, advertised",
+                             "other issuer, not advertised", "wrong state", "error with a wrong iss"]
+
+
+@pytest.mark.parametrize("wrong, rows", [
+    (normalising, ["trailing slash", "capital letters"]),
+    (only_when_advertised, ["other issuer, not advertised"]),
+    (missing_is_fine, ["missing iss, advertised"]),
+    (error_first, ["error with a wrong iss"]),
+    (chatty, [n for n in ROWS if n not in ("exact issuer", "missing iss, not advertised")]),  # shows code and lure
+    (no_state_check, ["wrong state"]),
+])
+def test_a_typical_mistake_gets_its_row(wrong, rows):
+    got = grade_iss_check(wrong)
+    assert sorted(failing(got)) == sorted(rows)
+    assert all(row.why and row.fix for row in got if not row.passed)
+    assert all(CODE not in row.got for row in got)
+
+
+def test_feedback_names_the_row_and_never_the_code(capsys):
+    with pytest.raises(ExerciseFeedback) as caught:
+        check_iss(normalising, exercise="Exercise test-iss")
+    text = f"{caught.value.problem} {caught.value.hint} {caught.value.fix}"
+    assert "trailing slash" in text and CODE not in text and CODE not in capsys.readouterr().out
