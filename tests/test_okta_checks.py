@@ -490,7 +490,7 @@ def test_an_app_without_the_device_grant_gets_the_catalogues_answer_and_the_cons
 
 
 def test_a_rule_without_the_device_grant_is_named(okta):
-    rule = okta.tenant.server("default").policies[-1].rules[0]
+    rule = next(p for p in okta.tenant.server("default").policies if p.name == "Device sign-in").rules[0]
     saved, rule.grant_types = rule.grant_types, ("authorization_code",)
     try:
         result = _device_report(okta)

@@ -109,7 +109,7 @@ def test_a_scope_the_server_does_not_define_is_refused(okta):
 
 def test_a_policy_rule_without_the_device_grant_is_no_matching_policy(okta):
     # guide: "Ensure that Device Authorization is enabled at the policy rule level"; catalogue no_matching_policy (401)
-    rule = okta.tenant.server("default").policies[-1].rules[0]
+    rule = next(p for p in okta.tenant.server("default").policies if p.name == "Device sign-in").rules[0]
     saved, rule.grant_types = rule.grant_types, ("authorization_code",)
     try:
         assert answer(start(okta)) == (401, "access_denied",
