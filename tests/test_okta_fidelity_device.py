@@ -238,7 +238,7 @@ def test_a_device_code_is_redeemed_only_by_its_own_app_at_its_own_server(okta, c
     other = App(label="other_cli", name="Another CLI", client_id="0oa1anothercli0000009", grant_types=(DEVICE_GRANT,),
                 token_endpoint_auth_method="none", assigned_users=("ada@example.com",))
     okta.tenant.apps.append(other)
-    okta.tenant.server("default").policies[-1].assigned_to += ("other_cli",)
+    next(p for p in okta.tenant.server("default").policies if p.name == "Device sign-in").assigned_to += ("other_cli",)
     try:
         body = start(okta).json()
         approve(body["verification_uri_complete"], okta.users[0])
