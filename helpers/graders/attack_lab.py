@@ -22,6 +22,7 @@ import importlib
 import inspect
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -31,13 +32,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import helpers
 from helpers import background
 from helpers.display import table
 from helpers.exercises import ExerciseFeedback, require_answer
 from helpers.graders.report import Row, report
 from helpers.graders.verifier import _call as call_tool
 
-__all__ = ["DEFENCES", "Lookalike", "check_replay", "check_switched_off", "defence_source", "held_by",
+__all__ = ["DEFENCES", "Lookalike", "call_tool", "check_replay", "check_switched_off", "defence_source", "held_by",
            "manager_rows", "show"]
 
 #: attack -> (the line that stops it, module, function): shown by :func:`held_by`, read by the tests.
@@ -76,7 +78,8 @@ def defence_source(attack: str) -> str:
 def held_by(attack: str) -> str:
     """One line for the notebook: the defence that stopped ``attack``, and where it lives."""
     line, module, qualname = DEFENCES[attack]
-    path = module.replace(".", "/") + ("/__init__.py" if module == "helpers.calculator" else ".py")
+    source_file = Path(inspect.getfile(importlib.import_module(module)))
+    path = source_file.relative_to(Path(inspect.getfile(helpers)).parent.parent).as_posix()
     return f"🛡 held by  {line.strip()}\n           ({path}, {qualname})"
 
 
