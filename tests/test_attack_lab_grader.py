@@ -88,6 +88,11 @@ def test_a_replay_without_mcps_accept_header_is_named(lab):
     assert "accept" in info.value.problem and "Server-Sent Events" in info.value.hint
 
 
+def test_a_replay_that_raises_is_one_clear_line(lab):
+    with pytest.raises(ExerciseFeedback, match="replay raised NameError: name 'reqests' is not defined"):
+        check(lab, lambda token, url: reqests.post(url), (200, 401))  # noqa: F821 - the learner's typo
+
+
 def test_a_replay_without_the_token_is_named(lab):
     with pytest.raises(ExerciseFeedback, match="bearer token"):
         check(lab, lambda token, url: requests.post(url, headers={"Accept": ACCEPT}, json=BODY, timeout=10), (200, 401))

@@ -208,7 +208,11 @@ def check_replay(exercise: str, replay: Callable[[str, str], Any], stolen_token:
     require_answer(exercise, "predicted_shared and predicted_own", predicted)
     answers = {}
     for label, url in (("shared", shared_url), ("own", own_audience_url)):
-        response = replay(stolen_token, url)
+        try:
+            response = replay(stolen_token, url)
+        except Exception as error:  # the learner's code: what it raised is the feedback
+            raise ExerciseFeedback(exercise, f"replay raised {type(error).__name__}: {str(error)[:120]}",
+                                   "read the error, fix the exercise cell and run it again, then this one.") from None
         if response is None or response is Ellipsis:
             raise ExerciseFeedback(exercise, "replay still returns nothing.", "write its body in the exercise cell "
                                    "above (return the response), run that cell, then this one.", wrong_try=False)
@@ -235,7 +239,11 @@ def check_switched_off(exercise: str, manager_class: type, predicted_red: Any, *
     """Exercise 10.2: run :func:`manager_rows` with the learner's copy, show the table, then grade that
     the copy switches the binding off (and only it) and that ``predicted_red`` names the red rows."""
     require_answer(exercise, "predicted_red", predicted_red)
-    rows = manager_rows(manager_class, **lab)
+    try:
+        rows = manager_rows(manager_class, **lab)
+    except Exception as error:  # the learner's subclass could not be made or used
+        raise ExerciseFeedback(exercise, f"your copy raised {type(error).__name__}: {str(error)[:120]}",
+                               "read the error, fix the exercise cell and run it again, then this one.") from None
     show(rows)
     print()
     red = {row.name for row in rows if not row.passed}
