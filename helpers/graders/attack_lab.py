@@ -151,8 +151,8 @@ def manager_rows(manager_class: type, *, token_url: str, client: Any, calculator
                     "bound_servers.check(request.url) must raise for any other origin."))
     replayed = [call_tool(calculator_url, "add", token, 8) for token in dict.fromkeys(lookalike.tokens)]
     accepted = [got for ok, got in replayed if ok]
-    rows.append(Row("its replay at the calculator", "refused", accepted[0] if accepted else "nothing to replay"
-                    if not replayed else replayed[0][1], not accepted,
+    got = accepted[0] if accepted else replayed[0][1] if replayed else "nothing to replay"
+    rows.append(Row("its replay at the calculator", "refused", got, not accepted,
                     "every server behind this authorization server shares its audience: a stolen token works at all."))
     before = manager.token_requests
     try:
