@@ -196,3 +196,14 @@ def test_recipe_agent_exchange_sends_tokens_over_https_only(monkeypatch):
     with pytest.raises((recipe.AgentExchangeError, ValueError)):
         recipe.exchange_id_jag("http://org.example/oauth2/default", key, "the-id-jag")
     assert recorder.calls == [], "a token was posted over plain http"
+
+
+def test_reset_does_not_make_a_spent_assertion_usable_again(okta):
+    """``LocalOkta.reset()`` (forget codes, refresh tokens, consents) also forgot spent assertion jtis:
+    a captured assertion still inside its exp was then accepted again, which Okta never does."""
+    signed = _assertion(_key_app(okta), okta.token_endpoint)
+    assert _token_request(okta, signed).status_code == 200
+    okta.reset()
+    replay = _token_request(okta, signed)
+    assert replay.status_code == 401, replay.text
+    assert replay.json()["error_description"] == "The client_assertion token has already been used."
