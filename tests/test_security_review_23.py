@@ -256,3 +256,48 @@ async def test_a_pinned_fastmcp_oauth_signs_in_too(mcp_setup):
     rows = await grade_mcp_client(lambda url: OAuth(url, client_id=client_id, callback_host="127.0.0.1",
                                                     issuer=calculator.issuer), calculator, auth_server)
     assert [row.name for row in rows if not row.passed] == []
+
+
+# -- tried and holding (kept as regression tests) -------------------------------------------------
+
+
+def test_alg_none_and_hmac_with_the_public_key_are_refused(okta):
+    client_id = _key_app(okta)
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": okta.token_endpoint, "iat": now, "exp": now + 60}
+    public_pem = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    unsigned = jwt.encode({**claims, "jti": str(uuid.uuid4())}, None, algorithm="none", headers={"kid": KID})
+    import hmac as _hmac, hashlib, base64, json as _json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    signing_input = b64(_json.dumps({"alg": "HS256", "kid": KID}).encode()) + "." + b64(
+        _json.dumps({**claims, "jti": str(uuid.uuid4())}).encode())
+    forged = signing_input + "." + b64(_hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())
+    for assertion in (unsigned, forged):
+        answer = _token_request(okta, assertion)
+        assert answer.status_code == 401
+        assert answer.json()["error_description"] == "The client_assertion JWT signature algorithm is invalid."
+
+
+def test_a_forged_assertion_cannot_burn_someone_elses_jti(okta):
+    client_id = _key_app(okta)
+    jti = str(uuid.uuid4())
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    forged = jwt.encode({"iss": client_id, "sub": client_id, "aud": okta.token_endpoint, "iat": now,
+                         "exp": now + 60, "jti": jti}, other, algorithm="RS256", headers={"kid": KID})
+    assert _token_request(okta, forged).json()["error_description"] == "The client_assertion signature is invalid."
+    assert _token_request(okta, _assertion(client_id, okta.token_endpoint, jti=jti)).status_code == 200
+
+
+def test_a_spent_jti_is_refused_at_another_endpoint(okta):
+    client_id = _key_app(okta)
+    introspect = okta.token_endpoint.rsplit("/", 1)[0] + "/introspect"
+    jti = str(uuid.uuid4())
+    signed = _assertion(client_id, [okta.token_endpoint, introspect], jti=jti)
+    assert _token_request(okta, signed).status_code == 200
+    answer = requests.post(introspect, timeout=10, data={"token": "x", "token_type_hint": "access_token",
+                                                         "client_assertion_type": JWT_BEARER, "client_assertion": signed})
+    assert answer.status_code == 401
+    assert answer.json()["error_description"] == "The client_assertion token has already been used."
