@@ -301,3 +301,14 @@ def test_a_spent_jti_is_refused_at_another_endpoint(okta):
                                                          "client_assertion_type": JWT_BEARER, "client_assertion": signed})
     assert answer.status_code == 401
     assert answer.json()["error_description"] == "The client_assertion token has already been used."
+
+
+def test_assertion_with_an_exp_beyond_float_range_is_refused_not_a_server_error(okta):
+    """JSON integers have no size limit: ``exp - time.time()`` on 10**400 raised OverflowError (a 500)."""
+    now = int(time.time())
+    payload = ('{"iss": "%s", "sub": "%s", "aud": "%s", "iat": %d, "exp": 1%s, "jti": "%s"}'
+               % (_key_app(okta), _key_app(okta), okta.token_endpoint, now, "0" * 400, uuid.uuid4())).encode()
+    signed = jwt.api_jws.encode(payload, KEY, algorithm="RS256", headers={"kid": KID})
+    answer = _token_request(okta, signed)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error_description"] == "The client_assertion token has an expiration too far into the future."

@@ -77,7 +77,8 @@ def poll_for_token(
     interval = interval or 5  # RFC 8628: 5 s when the server names no interval
     while True:
         sleep(interval)  # before every poll, never faster: the server counts
-        response = requests.post(token_endpoint, timeout=timeout, allow_redirects=False, data={  # a redirect would re-post the device code
+        # allow_redirects=False: a 307 would re-post the device code (whoever holds it gets the tokens)
+        response = requests.post(token_endpoint, timeout=timeout, allow_redirects=False, data={
             "grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id})
         answer = response.json()
         if response.status_code == 200 and "access_token" in answer:
