@@ -104,6 +104,8 @@ def access_token_for_user(org_url: str, key: AgentKey, id_token: str, issuer: st
 
 
 def _post(step: str, endpoint: str, form: dict[str, str]) -> dict:
+    if not endpoint.startswith("https://"):  # the user's ID token, the ID-JAG and assertions: never in clear text
+        raise AgentExchangeError(step, 0, "insecure_endpoint", f"{endpoint} is not an https:// URL")
     try:
         response = requests.post(endpoint, data=form, headers={"Accept": "application/json"}, timeout=10,
                                  allow_redirects=False)
