@@ -108,7 +108,7 @@ def test_a_device_code_in_a_message_is_named(okta):
 
 def test_the_check_reports_and_raises_feedback_for_a_wrong_version(okta, capsys):
     with pytest.raises(ExerciseFeedback, match="slow_down"):
-        check_device_poll(ignores_slow_down, okta=okta, exercise="Exercise 7.2")
+        check_device_poll(ignores_slow_down, okta=okta, exercise="Exercise 8.1")
     assert "slow_down" in capsys.readouterr().out
 
 

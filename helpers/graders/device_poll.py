@@ -208,7 +208,7 @@ def _gaps_text(run: _Run) -> str:
 
 
 def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None,
-                      exercise: str = "Exercise 7.2") -> list[Row]:
+                      exercise: str = "Exercise 8.1") -> list[Row]:
     """The section's check: grade ``poll_for_token`` on ``okta`` (or a private local server) and report."""
     own = okta is None
     server = start_local_okta(name=f"device-poll-grader-{secrets.token_hex(3)}") if own else okta
