@@ -119,3 +119,9 @@ def test_grading_leaves_the_servers_other_device_codes_alone(okta):
     answer = requests.post(okta.token_endpoint, data={"grant_type": GRANT, "device_code": waiting["device_code"],
                                                       "client_id": client}, timeout=10)
     assert answer.json()["error"] == "authorization_pending"
+
+
+def test_a_long_run_of_gaps_stays_one_short_cell(okta):
+    # A loop that ignores slow_down polls on until the code expires: the row stays readable.
+    row = next(r for r in grade_device_poll(ignores_slow_down, okta) if r.name == "slow_down")
+    assert not row.passed and row.got.count(" s,") <= 2 and "polls, shortest 5 s" in row.got

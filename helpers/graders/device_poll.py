@@ -204,7 +204,10 @@ def _gaps_text(run: _Run) -> str:
     if not run.polls:
         return "no poll"
     gaps = run.gaps()
-    return "one poll" if not gaps else "gaps " + ", ".join(f"{gap:g} s" for gap in gaps)
+    if not gaps:
+        return "one poll"
+    shown = ", ".join(f"{gap:g} s" for gap in gaps[:3])
+    return f"gaps {shown}" if len(gaps) <= 3 else f"gaps {shown} ... ({len(run.polls)} polls, shortest {min(gaps):g} s)"
 
 
 def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None,
