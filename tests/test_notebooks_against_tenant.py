@@ -22,7 +22,9 @@ address the browser ended on. It calls no ``webbrowser``, so ``BROWSER`` has not
 :class:`LearnerAtTheNotebook` plays that person from outside the kernel: it reads each link the
 notebook displays, signs in on the tenant's sign-in page as one of the tenant's users (the form
 posts of :func:`helpers.local_okta.signin.sign_in`, what a browser sends), follows the redirect
-as a browser does, and types the address it ended on when the notebook asks. Nothing in
+as a browser does, and types the address it ended on when the notebook asks. A link to the
+activation page (notebook 08's device sign-in) it approves as the user on their phone would: the
+code, the sign-in, *Allow* (:func:`helpers.local_okta.activate.approve`). Nothing in
 ``helpers`` knows it is there. ``.env`` names the redirect URI with a port of the test's own
 (``OAUTH_REDIRECT_URI``, as a learner on a shared host does), and ``TUTORIAL_BROWSER=local``
 says the browser is on the kernel's machine (it is).
