@@ -65,6 +65,7 @@ NOTEBOOKS = [
     "04_fetching_tokens_three_ways.ipynb",
     "05_decoding_claims_and_calling_tools.ipynb",
     "06_user_login_and_refresh.ipynb",
+    "07_real_mcp_clients_and_okta.ipynb",
 ]
 
 #: Settings the test process may hold that would override or bypass what ``.env`` says.
@@ -73,9 +74,17 @@ _SETTING_PREFIXES = ("OAUTH_", "M2M_", "READ_M2M_", "CLIENT_")
 
 
 @pytest.fixture(scope="module")
-def tenant():
-    """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests."""
-    with running_local_okta_cli("--as-tenant") as cli:
+def calculator_port():
+    """The port of the calculator's URL, held for this module: the tenant's audience names it (notebook 07)."""
+    with reserve_port() as reservation:
+        yield reservation.port
+
+
+@pytest.fixture(scope="module")
+def tenant(calculator_port):
+    """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests, its
+    calculator's audience the calculator's URL (as notebook 07 asks a learner to set it)."""
+    with running_local_okta_cli("--as-tenant", "--audience", f"http://127.0.0.1:{calculator_port}/mcp") as cli:
         yield cli
 
 
@@ -239,11 +248,11 @@ def test_records_that_name_a_server_or_an_app_by_id_follow_the_new_ids(monkeypat
         tenant.authorization_servers[0].id, tenant.app(label="web").client_id, tenant.users[0].login, "calculator")
 
 
-def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant):
+def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant, calculator_port):
     assert "/oauth2/aus" in tenant.env["OAUTH_ISSUER"] and "/oauth2/default" not in "\n".join(tenant.lines)
-    assert tenant.env["OAUTH_AUDIENCE"] == REHEARSAL_AUDIENCE
+    assert tenant.env["OAUTH_AUDIENCE"] == f"http://127.0.0.1:{calculator_port}/mcp"  # --audience, as set in the console
     defaults = {a.client_id for a in default_tenant().apps}
-    for name in ("M2M_CLIENT_ID", "READ_M2M_CLIENT_ID", "CLIENT_ID"):
+    for name in ("M2M_CLIENT_ID", "READ_M2M_CLIENT_ID", "CLIENT_ID", "MCP_CLIENT_ID"):
         assert tenant.env[name].startswith("0oa") and tenant.env[name] not in defaults
     assert len(tenant.users) == 2 and not {login for login, _ in tenant.users} & {u.login for u in default_tenant().users}
     assert any(line.startswith("Posing as your own Okta org") for line in tenant.lines)

@@ -90,7 +90,7 @@ def grade_iss_check(check: Callable[..., Any]) -> list[Row]:
     return rows
 
 
-def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.5") -> list[Row]:
+def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.2") -> list[Row]:
     """The exercise's check cell: grade ``check_authorization_response`` and report."""
     first = calls(check, _response(), STATE, ISSUER, True)
     if first.exception is None and first.value is None and calls(check, _response(iss=None), STATE, ISSUER, True).value is None:
