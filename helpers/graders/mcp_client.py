@@ -67,7 +67,7 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
                     ("none: dynamic registration" if not own_id else "another id"), own_id == client_id,
                     "Without the pre-registered id FastMCP registers itself (DCR), which Okta refuses; another app's "
                     "id is another app's policy and redirect URIs.",
-                    "client_id=settings.mcp_client.client_id (MCP_CLIENT_ID with a tenant)."))
+                    "client_id=mcp_client.client_id (the app the setup cell read; MCP_CLIENT_ID with your org)."))
     secret = getattr(oauth, "_client_secret", None)
     rows.append(Row("no client secret", "none (a public client, PKCE)", "none" if secret is None else "a secret",
                     secret is None,
