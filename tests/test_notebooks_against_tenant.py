@@ -105,11 +105,19 @@ def redirect_port():
 
 
 @pytest.fixture(scope="module")
-def learner_folder(tenant, redirect_port, tmp_path_factory) -> Path:
+def mcp_redirect_port():
+    """The port of the MCP client app's redirect URI (notebook 07's FastMCP OAuth listens there)."""
+    with reserve_port() as reservation:
+        yield reservation.port
+
+
+@pytest.fixture(scope="module")
+def learner_folder(tenant, redirect_port, mcp_redirect_port, tmp_path_factory) -> Path:
     """A learner's project outside the repository: ``.env`` (0600) and an empty ``notebooks`` folder."""
     folder = tmp_path_factory.mktemp("learner-project")
     with os.fdopen(os.open(folder / ".env", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as env_file:
-        env_file.write(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n")
+        env_file.write(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n"
+                       f"MCP_REDIRECT_URI=http://127.0.0.1:{mcp_redirect_port}/callback\n")
     (folder / "notebooks").mkdir()
     assert not folder.resolve().is_relative_to(ROOT)
     return folder
