@@ -55,6 +55,34 @@ def test_the_cheat_sheet_fits_one_printed_page():
     assert printed_lines(sheet) <= PAGE_LINES and len(sheet) <= 4000, (printed_lines(sheet), len(sheet))
 
 
+def test_the_back_of_the_page_fits_one_printed_page_too():
+    sheet = read("cheat-sheet-beyond.md")
+    assert printed_lines(sheet) <= PAGE_LINES and len(sheet) <= 4000, (printed_lines(sheet), len(sheet))
+    assert "](workshop/cheat-sheet-beyond.md)" in INSTRUCTORS
+
+
+@pytest.mark.parametrize("words", [
+    # the flows of notebooks 07 to 09, with the values Okta checks (the local server's own constants)
+    "Native app", "dynamic client registration", "audience the MCP server's URL", "`iss`", "`offline_access`",
+    "/v1/device/authorize", "authorization_pending", "slow_down", "expired_token", "access_denied",
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "`aud` = the token endpoint URL", "`jti`",
+    "The audience claim for client_assertion must be the endpoint invoked for the request.",
+    "/oauth2/v1/token", "urn:ietf:params:oauth:token-type:id-jag", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "`sub` the user, `cid` the agent",
+])
+def test_the_back_of_the_page_has(words):
+    assert words in read("cheat-sheet-beyond.md")
+
+
+def test_the_back_of_the_page_names_the_grants_and_texts_the_local_server_uses():
+    from helpers.local_okta import id_jag
+    from helpers.local_okta.client_assertions import INVALID_AUDIENCE
+    from helpers.local_okta.device import DEVICE_GRANT
+    sheet = read("cheat-sheet-beyond.md")
+    assert DEVICE_GRANT in sheet and id_jag.TOKEN_EXCHANGE in sheet and id_jag.JWT_BEARER in sheet
+    assert id_jag.ID_JAG_TOKEN_TYPE in sheet and INVALID_AUDIENCE in sheet
+
+
 @pytest.mark.parametrize("words", [
     "/.well-known/oauth-authorization-server", "/v1/token", "/v1/authorize", "/v1/keys", "oauth-protected-resource",
     "`iss`", "`aud`", "`sub`", "`scp`", "`exp`", "`cid`", "`uid`",

@@ -38,7 +38,8 @@ from .bearer import SignInHandler, UserTokenAuth
 from .device import DeviceSignIn
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
-from .setup import USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, first_scopes, no_refresh_token_message
+from .setup import (USER_SCOPES, allowed_scopes_for, check_client_id, check_sign_in_metadata, first_scopes,
+                    no_refresh_token_message)
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
 from .transport import check_endpoint, check_redirect_uri
@@ -96,6 +97,7 @@ class UserLogin(DeviceSignIn):
         self._clock = clock
         self.discovered = discovered or discover(mcp_url, issuer=issuer, timeout=http_timeout)
         check_sign_in_metadata(self.discovered, issuer)
+        check_client_id(self.discovered, client)  # a CIMD URL only where advertised
         check_endpoint(self.authorization_endpoint, "authorization endpoint")
         check_endpoint(self.token_endpoint, "token endpoint")
         #: RFC 8707: the resource sent with authorization and token requests (None: not sent)

@@ -7,6 +7,10 @@ the scopes it may ever ask the user for.
   for (its 401 challenge's ``scope``, else its ``scopes_supported``); ``offline_access`` only when
   the authorization server lists it (SEP-2207): elsewhere no refresh token is asked for, and the
   user signs in again when the access token expires;
+- a client id that is an ``https://`` URL with a path is a **client ID metadata document** (CIMD,
+  MCP 2026-07-28 *Client Registration*): used only where the authorization server advertises
+  ``client_id_metadata_document_supported``, and only as a public client (no secret). Elsewhere it
+  is refused before anyone is sent to sign in: that server would not know the client;
 - the **allowed scopes**, all a step-up may ever ask for, default to those plus everything the
   MCP server published at discovery: a later 403 naming any other scope is refused without
   asking the user (so a server cannot widen a session on its own say-so).
@@ -15,13 +19,15 @@ the scopes it may ever ask the user for.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from ..discovery import Discovered
+from ..settings import ClientCredentials
 from .errors import LoginError
 
 __all__ = [
-    "USER_SCOPES", "allowed_scopes_for", "check_sign_in_metadata", "first_scopes", "no_refresh_token_message",
-    "offers_offline_access", "user_scopes",
+    "USER_SCOPES", "allowed_scopes_for", "check_client_id", "check_sign_in_metadata", "first_scopes",
+    "is_client_metadata_url", "no_refresh_token_message", "offers_offline_access", "user_scopes",
 ]
 
 #: Scopes about the user asked for on top of the MCP server's own; ``offline_access`` is what
@@ -45,6 +51,30 @@ def check_sign_in_metadata(discovered: Discovered, issuer: str) -> None:
         raise LoginError(
             f"The authorization server {issuer} does not list S256 in code_challenge_methods_supported. "
             "Without PKCE an intercepted code could be used by anyone, so this gateway does not sign in there."
+        )
+
+
+def is_client_metadata_url(client_id: str) -> bool:
+    """Whether ``client_id`` is a client ID metadata document URL: ``https://`` with a host and a path."""
+    parts = urlsplit(client_id)
+    return parts.scheme == "https" and bool(parts.hostname) and parts.path not in ("", "/")
+
+
+def check_client_id(discovered: Discovered, client: ClientCredentials) -> None:
+    """Raise :class:`LoginError` for a CIMD client id the authorization server cannot use (see the module)."""
+    if not is_client_metadata_url(client.client_id):
+        return
+    if discovered.metadata.get("client_id_metadata_document_supported") is not True:
+        raise LoginError(
+            f"The client id {client.client_id} is a client ID metadata document URL (CIMD), but the authorization "
+            f"server {discovered.issuer} does not advertise client_id_metadata_document_supported, so it would not "
+            "know this client. Use the client id of an app registered there (with Okta: a pre-registered app; "
+            "Okta accepts CIMD only for AI agents an admin registered with their URL)."
+        )
+    if client.client_secret:
+        raise LoginError(
+            "A client identified by its metadata document URL (CIMD) has no secret: the document is public. "
+            "Leave the secret out (the sign-in uses PKCE), or use a registered app's client id with its secret."
         )
 
 
