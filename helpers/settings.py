@@ -19,8 +19,7 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
 ``MCP_CLIENT_ID``             optional: the Native app (public client, PKCE, no secret) that
                               standard MCP clients sign in with, since Okta refuses their
                               dynamic client registration (notebook 07)
-``MCP_REDIRECT_URI``          optional: the MCP client app's sign-in redirect URI FastMCP's ``OAuth``
-                              listens on (default ``http://127.0.0.1:8766/callback``; notebook 07)
+``MCP_REDIRECT_URI``          optional: that app's redirect URI (default ``http://127.0.0.1:8766/callback``)
 ``OAUTH_REDIRECT_URI``        optional: the web app's sign-in redirect URI this gateway listens
                               on (default ``http://127.0.0.1:8765/callback``); Okta compares it
                               exactly, port included, so each learner on a shared host registers
