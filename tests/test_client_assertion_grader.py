@@ -117,7 +117,7 @@ def test_a_function_that_raises_is_told_what_it_raised():
 def test_the_check_prints_no_assertion_and_no_key(capsys):
     rows = check_client_assertion(make_client_assertion)
     out = capsys.readouterr().out
-    assert "eyJ" not in out and "PRIVATE KEY" not in out and "✅ Exercise 8.1" in out and len(rows) == 7
+    assert "eyJ" not in out and "PRIVATE KEY" not in out and "✅ Exercise 8.2" in out and len(rows) == 7
 
 
 def test_the_recipe_is_self_contained():

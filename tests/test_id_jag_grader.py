@@ -21,7 +21,7 @@ def okta():
 
 
 def solution(token_endpoint, id_jag, client_assertion):
-    """The notebook's folded solution."""
+    """A right answer of the exercise's shape (the folded solution is the recipe's step 2, tested below)."""
     response = requests.post(token_endpoint, data={"grant_type": JWT_BEARER, "assertion": id_jag, **client_assertion},
                              timeout=10)
     if response.status_code != 200:
@@ -104,3 +104,26 @@ def test_feedback_names_the_rows_without_the_answer(okta):
         check_id_jag_exchange(no_check, okta=okta, exercise="Exercise test-id-jag")
     message = str(raised.value)
     assert "a replayed ID-JAG" in message and "urn:ietf" not in message
+
+
+def test_the_recipes_step_2_passes_every_row(okta):
+    from helpers.recipes.agent_token_exchange import exchange_for_access_token
+
+    assert [row.name for row in check_id_jag_exchange(exchange_for_access_token, okta=okta) if not row.passed] == []
+
+
+def test_the_notebook_solution_is_the_recipe_verbatim():
+    """Notebook 09's folded solution of Exercise 9.1 holds the recipe's step 2, its error and its one post, as they are."""
+    import inspect
+    import json
+    from pathlib import Path
+
+    from helpers.recipes import agent_token_exchange as recipe
+
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / "09_ai_agents_acting_for_users.ipynb"
+    solutions = ["".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"]
+                 if "solution" in cell["metadata"].get("tags", []) and "def exchange_for_access_token" in "".join(cell["source"])]
+    assert len(solutions) == 1
+    for piece in (recipe.AgentExchangeError, recipe.exchange_for_access_token, recipe._post):
+        assert inspect.getsource(piece).rstrip("\n") in solutions[0], f"{piece.__name__} differs from the recipe"
+    assert f'JWT_BEARER = "{recipe.JWT_BEARER}"' in solutions[0]

@@ -16,13 +16,15 @@ way, and these tests do it that way:
   from ``.env`` alone; it must reach its checkpoint and say it used the org from ``.env``
   (``AuthorizationServer.describe``), never that it started the local server.
 
-With a tenant, notebook 06 asks a person to sign in: it shows a "Sign in here" link and waits
+With a tenant, notebooks 06, 08 and 09 ask a person to sign in: it shows a "Sign in here" link and waits
 for the redirect, or (where nothing listens at the redirect URI) asks with ``input()`` for the
 address the browser ended on. It calls no ``webbrowser``, so ``BROWSER`` has nothing to catch.
 :class:`LearnerAtTheNotebook` plays that person from outside the kernel: it reads each link the
 notebook displays, signs in on the tenant's sign-in page as one of the tenant's users (the form
 posts of :func:`helpers.local_okta.signin.sign_in`, what a browser sends), follows the redirect
-as a browser does, and types the address it ended on when the notebook asks. Nothing in
+as a browser does, and types the address it ended on when the notebook asks. A link to the
+activation page (notebook 08's device sign-in) it approves as the user on their phone would: the
+code, the sign-in, *Allow* (:func:`helpers.local_okta.activate.approve`). Nothing in
 ``helpers`` knows it is there. ``.env`` names the redirect URI with a port of the test's own
 (``OAUTH_REDIRECT_URI``, as a learner on a shared host does), and ``TUTORIAL_BROWSER=local``
 says the browser is on the kernel's machine (it is).
@@ -43,6 +45,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 import nbformat
@@ -54,7 +57,9 @@ from nbclient.exceptions import CellExecutionError
 from loopback import reserve_port
 from recipe_env import ROOT, running_local_okta_cli
 from helpers.local_okta import LocalOkta, default_tenant
+from helpers.local_okta.activate import approve
 from helpers.local_okta.signin import sign_in
+from helpers.tokens.private_key import write_key_pair
 from helpers.local_okta.rehearsal_tenant import REHEARSAL_AUDIENCE, rehearsal_tenant
 
 #: The notebooks run against the tenant, in course order.
@@ -66,6 +71,8 @@ NOTEBOOKS = [
     "05_decoding_claims_and_calling_tools.ipynb",
     "06_user_login_and_refresh.ipynb",
     "07_real_mcp_clients_and_okta.ipynb",
+    "08_no_browser_no_secret.ipynb",
+    "09_ai_agents_acting_for_users.ipynb",
 ]
 
 #: Settings the test process may hold that would override or bypass what ``.env`` says.
@@ -81,10 +88,17 @@ def calculator_port():
 
 
 @pytest.fixture(scope="module")
-def tenant(calculator_port):
-    """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests, its
-    calculator's audience the calculator's URL (as notebook 07 asks a learner to set it)."""
-    with running_local_okta_cli("--as-tenant", "--audience", f"http://127.0.0.1:{calculator_port}/mcp") as cli:
+def tenant(calculator_port, tmp_path_factory):
+    """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests. As a learner
+    did in the console, the calculator's audience is the calculator's URL (notebook 07: ``--audience``),
+    and the private-key apps (notebooks 08 and 09) hold public keys the learner made: ``--client-key``
+    registers them, and the ``.env`` block names the private key files."""
+    keys = tmp_path_factory.mktemp("learner-keys")
+    client_keys = []
+    for label in ("key_service", "ai_agent"):
+        write_key_pair(keys / label)
+        client_keys += ["--client-key", f"{label}={keys / label / 'public_jwk.json'}"]
+    with running_local_okta_cli("--as-tenant", "--audience", f"http://127.0.0.1:{calculator_port}/mcp", *client_keys) as cli:
         yield cli
 
 
@@ -184,6 +198,10 @@ class LearnerAtTheNotebook(NotebookClient):
             with requests.Session() as browser:
                 browser.trust_env = False  # its own trust store (requests' REQUESTS_CA_BUNDLE would win over verify)
                 browser.verify = self.verify
+                if urlsplit(url).path == "/activate":  # a device sign-in: enter the code, sign in, Allow
+                    approve(url, self.login, password=self.password, session=browser)
+                    self.sign_ins += 1
+                    return
                 address = sign_in(url, self.login, self.password, session=browser)
                 self.sign_ins += 1
                 try:

@@ -71,3 +71,19 @@ def test_the_copied_recipe_signs_in_by_device_and_stops_on_a_denial(recipe_pytho
         "denied: access_denied - the person (or the authorization server) denied the device sign-in - device code shown: False",
         "web app: unauthorized_client",
     ]
+
+
+def test_the_notebook_solution_is_the_recipe_verbatim():
+    """Notebook 08's folded solution of Exercise 8.1 holds the recipe's loop and its error, as they are."""
+    import inspect
+    import json
+
+    from helpers.recipes import device_signin
+
+    notebook = RECIPE.parents[2] / "notebooks" / "08_no_browser_no_secret.ipynb"
+    solutions = ["".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"]
+                 if "solution" in cell["metadata"].get("tags", []) and "def poll_for_token" in "".join(cell["source"])]
+    assert len(solutions) == 1
+    for piece in (device_signin.DeviceSignInError, device_signin.poll_for_token):
+        assert inspect.getsource(piece).rstrip("\n") in solutions[0], f"{piece.__name__} differs from the recipe"
+    assert f'DEVICE_GRANT = "{device_signin.DEVICE_GRANT}"' in solutions[0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from ..urls import is_https
 from .agent import Agent, token_endpoint_of
 from .errors import ExchangeError, refused
 
@@ -88,6 +89,9 @@ def exchange_id_jag(agent: Agent, id_jag: IdJag, *, timeout: float = 10.0) -> Ag
 
 def _post(step: str, endpoint: str, form: dict[str, str], timeout: float) -> dict:
     """POST ``form``; the JSON answer, or :class:`ExchangeError` (never the body: it may hold tokens)."""
+    if not is_https(endpoint):  # the user's ID token, the ID-JAG and the assertion never travel in clear text
+        raise ExchangeError(step, 0, "insecure_endpoint", f"{endpoint} is not an https:// URL",
+                            "Use the org's and the authorization server's https:// URLs (Okta's always are).")
     try:
         response = requests.post(endpoint, data=form, headers={"Accept": "application/json"},
                                  timeout=timeout, allow_redirects=False)

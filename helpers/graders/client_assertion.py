@@ -124,7 +124,7 @@ def _lifetime(claims: dict) -> int | None:
 
 
 def check_client_assertion(make_client_assertion: Callable[..., Any], *, okta: LocalOkta | None = None,
-                           exercise: str = "Exercise 8.1") -> list[Row]:
+                           exercise: str = "Exercise 8.2") -> list[Row]:
     """The notebook's check: grade on a private local server (or ``okta``) and report."""
     probe_key = generate_private_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                      serialization.NoEncryption()).decode()

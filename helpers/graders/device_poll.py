@@ -204,11 +204,14 @@ def _gaps_text(run: _Run) -> str:
     if not run.polls:
         return "no poll"
     gaps = run.gaps()
-    return "one poll" if not gaps else "gaps " + ", ".join(f"{gap:g} s" for gap in gaps)
+    if not gaps:
+        return "one poll"
+    shown = ", ".join(f"{gap:g} s" for gap in gaps[:3])
+    return f"gaps {shown}" if len(gaps) <= 3 else f"gaps {shown} ... ({len(run.polls)} polls, shortest {min(gaps):g} s)"
 
 
 def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None,
-                      exercise: str = "Exercise 7.2") -> list[Row]:
+                      exercise: str = "Exercise 8.1") -> list[Row]:
     """The section's check: grade ``poll_for_token`` on ``okta`` (or a private local server) and report."""
     own = okta is None
     server = start_local_okta(name=f"device-poll-grader-{secrets.token_hex(3)}") if own else okta

@@ -146,7 +146,7 @@ def grade_id_jag_exchange(exchange: Callable, okta: LocalOkta) -> list[Row]:
 
 
 def check_id_jag_exchange(exchange: Callable, *, okta: LocalOkta | None = None,
-                          exercise: str = "Exercise 8.2") -> list[Row]:
+                          exercise: str = "Exercise 9.1") -> list[Row]:
     """The notebook's check: grade on ``okta`` (or a private local server), print the table, pass or explain."""
     probe = _call(exchange, "https://127.0.0.1:9/oauth2/default/v1/token", "id-jag", {})
     if probe.error is None and probe.value is Ellipsis:

@@ -115,40 +115,44 @@ class DeviceApprovalError(RuntimeError):
 
 
 def approve(verification_uri_complete: str, user, *, password: str | None = None, deny: bool = False,
-            timeout: float = 10.0) -> str:
+            timeout: float = 10.0, session: requests.Session | None = None) -> str:
     """Act as the user on the local activation pages, like a browser: open the link, sign in as
     ``user`` (a :class:`~helpers.local_okta.tenant.TestUser`, or a login with ``password``), then
-    allow (or ``deny``) the device. Returns the last page's heading. Local server only."""
+    allow (or ``deny``) the device. Returns the last page's heading. Local server only.
+    ``session``: the browser's own (its trust store, say); by default a new one, closed afterwards."""
     login = getattr(user, "login", user)
     password = getattr(user, "password", password)
     from .signin import SignInError, _form, _message  # the same form reading as the browser sign-in
 
     try:
-        return _approve(verification_uri_complete, login, password or "", deny, timeout, _form, _message)
+        if session is None:
+            with requests.Session() as own:
+                return _approve(own, verification_uri_complete, login, password or "", deny, timeout, _form, _message)
+        return _approve(session, verification_uri_complete, login, password or "", deny, timeout, _form, _message)
     except SignInError as exc:
         raise DeviceApprovalError(str(exc)) from None
 
 
-def _approve(uri: str, login: str, password: str, deny: bool, timeout: float, _form, _message) -> str:
+def _approve(http: requests.Session, uri: str, login: str, password: str, deny: bool, timeout: float, _form,
+             _message) -> str:
     verification_uri_complete = uri
-    with requests.Session() as http:
-        page = http.get(verification_uri_complete, timeout=timeout)
-        code = _field(page.text, "user_code")
-        if page.status_code != 200 or code is None:
-            raise DeviceApprovalError(_message(page))
-        page = http.post(urljoin(verification_uri_complete, "/activate"), data={"step": "code", "user_code": code},
-                         timeout=timeout)
-        action, transaction = _form(page, verification_uri_complete)
-        page = http.post(action, data={"transaction": transaction, "step": "sign_in", "username": login,
-                                       "password": password}, timeout=timeout)
-        if 'name="step" value="consent"' not in page.text:
-            raise DeviceApprovalError(_message(page))
-        action, transaction = _form(page, verification_uri_complete)
-        page = http.post(action, data={"transaction": transaction, "step": "consent",
-                                       "decision": "deny" if deny else "allow"}, timeout=timeout)
-        if page.status_code != 200:
-            raise DeviceApprovalError(_message(page))
-        return _heading(page.text)
+    page = http.get(verification_uri_complete, timeout=timeout)
+    code = _field(page.text, "user_code")
+    if page.status_code != 200 or code is None:
+        raise DeviceApprovalError(_message(page))
+    page = http.post(urljoin(verification_uri_complete, "/activate"), data={"step": "code", "user_code": code},
+                     timeout=timeout)
+    action, transaction = _form(page, verification_uri_complete)
+    page = http.post(action, data={"transaction": transaction, "step": "sign_in", "username": login,
+                                   "password": password}, timeout=timeout)
+    if 'name="step" value="consent"' not in page.text:
+        raise DeviceApprovalError(_message(page))
+    action, transaction = _form(page, verification_uri_complete)
+    page = http.post(action, data={"transaction": transaction, "step": "consent",
+                                   "decision": "deny" if deny else "allow"}, timeout=timeout)
+    if page.status_code != 200:
+        raise DeviceApprovalError(_message(page))
+    return _heading(page.text)
 
 
 def _field(html: str, name: str) -> str | None:

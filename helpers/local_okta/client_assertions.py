@@ -29,6 +29,7 @@ secret (``client_secret_jwt`` is not emulated) gets the generic ``invalid_client
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -160,18 +161,29 @@ def _check_audience(audience: Any, endpoint_url: str, request) -> None:
         raise errors.invalid_client(INVALID_AUDIENCE, request)
 
 
-def _check_times(claims: dict, request) -> int:
-    """``exp`` (required, in the future, at most an hour ahead) and ``iat`` (if present, not ahead)."""
-    exp, iat, current = claims.get("exp"), claims.get("iat"), time.time()
-    if not _is_number(exp):
+def _check_times(claims: dict, request) -> float:
+    """``exp`` (required, in the future, at most an hour ahead) and ``iat`` (if present, not ahead).
+    ``exp`` is returned as sent (not rounded down): the ``jti`` is remembered until then."""
+    exp, iat, current = _as_time(claims.get("exp")), _as_time(claims.get("iat")), time.time()
+    if exp is None or math.isnan(exp):  # JSON NaN compares False with everything
         raise errors.invalid_client(EXPIRATION_REQUIRED, request)
     if exp <= current:
         raise errors.invalid_client(EXPIRED, request)
     if exp - current > MAX_LIFETIME:
         raise errors.invalid_client(TOO_FAR_IN_FUTURE, request)
-    if iat is not None and (not _is_number(iat) or iat > current):
+    if claims.get("iat") is not None and (iat is None or math.isnan(iat) or iat > current):
         raise errors.invalid_client(ISSUED_IN_FUTURE, request)
-    return int(exp)
+    return exp
+
+
+def _as_time(value: Any) -> float | None:
+    """A JSON number as a float (an integer too large for one: infinity); ``None`` for anything else."""
+    if not _is_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _is_number(value: Any) -> bool:

@@ -144,7 +144,7 @@ class Store:
             self.refresh_tokens.clear()
             self.revoked_jtis.clear()
             self.family_jtis.clear()
-            self.assertion_jtis.clear()
+            # assertion_jtis stay: a spent client assertion is refused until its exp, as at Okta
 
 
 class IssSwitch:

@@ -113,7 +113,8 @@ class OktaRequestValidator(DeviceCodeValidation, TokenLifecycle, RequestValidato
 
     def _authenticate_assertion(self, request) -> bool:
         """A ``client_assertion`` (private_key_jwt), checked for the endpoint invoked (its ``aud``)."""
-        endpoint = urlsplit(request.uri).path.rstrip("/").rsplit("/", 1)[-1]  # token, introspect, revoke
+        path = urlsplit(request.uri).path.rstrip("/")  # .../v1/token, introspect, revoke, device/authorize
+        endpoint = path.split("/v1/", 1)[-1]
         app = authenticate_client_assertion(self.state, self.server_id, dict(request._params),
                                             self.state.endpoint(self.server_id, endpoint), request)
         if app.dpop_required and not request.headers.get("DPoP"):

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import jwt
 import requests
 
-__all__ = ["AgentExchangeError", "AgentKey", "access_token_for_user", "exchange_id_jag", "request_id_jag"]
+__all__ = ["AgentExchangeError", "AgentKey", "access_token_for_user", "exchange_for_access_token", "exchange_id_jag",
+           "request_id_jag"]
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -90,11 +91,16 @@ def request_id_jag(org_url: str, key: AgentKey, id_token: str, issuer: str, scop
 def exchange_id_jag(issuer: str, key: AgentKey, id_jag: str) -> str:
     """Step 2: the ID-JAG for an access token, at the one authorization server it is for."""
     endpoint = issuer.rstrip("/") + "/v1/token"
-    answer = _post("Step 2 (ID-JAG for an access token)", endpoint,
-                   {"grant_type": JWT_BEARER, "assertion": id_jag, **key.assertion_for(endpoint)})
+    answer = exchange_for_access_token(endpoint, id_jag, key.assertion_for(endpoint))
     if answer.get("token_type") != "Bearer":
         raise AgentExchangeError("Step 2 (ID-JAG for an access token)", 200, "unexpected_response", "no bearer token")
     return answer["access_token"]
+
+
+def exchange_for_access_token(token_endpoint: str, id_jag: str, client_assertion: dict) -> dict:
+    """Step 2: present the ID-JAG; Okta's token response, or an exception naming Okta's error."""
+    return _post("Step 2 (ID-JAG for an access token)", token_endpoint,
+                 {"grant_type": JWT_BEARER, "assertion": id_jag, **client_assertion})
 
 
 def access_token_for_user(org_url: str, key: AgentKey, id_token: str, issuer: str, scope: str) -> str:
@@ -104,6 +110,8 @@ def access_token_for_user(org_url: str, key: AgentKey, id_token: str, issuer: st
 
 
 def _post(step: str, endpoint: str, form: dict[str, str]) -> dict:
+    if not endpoint.startswith("https://"):  # the user's ID token, the ID-JAG and assertions: never in clear text
+        raise AgentExchangeError(step, 0, "insecure_endpoint", f"{endpoint} is not an https:// URL")
     try:
         response = requests.post(endpoint, data=form, headers={"Accept": "application/json"}, timeout=10,
                                  allow_redirects=False)

@@ -55,7 +55,7 @@ def start_device_sign_in(device_authorization_endpoint: str, client_id: str, sco
     if not device_authorization_endpoint.startswith("https://"):
         raise DeviceSignInError("the device authorization endpoint must be an https:// URL")
     response = requests.post(device_authorization_endpoint, data={"client_id": client_id, "scope": scope},
-                             headers={"Accept": "application/json"}, timeout=timeout)
+                             headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False)
     answer = response.json()
     if response.status_code != 200 or "device_code" not in answer:
         error = answer.get("error", f"HTTP {response.status_code}")
@@ -77,7 +77,8 @@ def poll_for_token(
     interval = interval or 5  # RFC 8628: 5 s when the server names no interval
     while True:
         sleep(interval)  # before every poll, never faster: the server counts
-        response = requests.post(token_endpoint, timeout=timeout, data={
+        # allow_redirects=False: a 307 would re-post the device code (whoever holds it gets the tokens)
+        response = requests.post(token_endpoint, timeout=timeout, allow_redirects=False, data={
             "grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id})
         answer = response.json()
         if response.status_code == 200 and "access_token" in answer:

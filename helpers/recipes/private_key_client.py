@@ -3,7 +3,7 @@
 What it is for: an API Services app whose client authentication is *Public key / Private key*
 (``private_key_jwt``) holds only your **public** key in Okta. For each token request your service
 signs a short-lived JWT, the client assertion (RFC 7523, section 2.2), with the private key, which
-never leaves the machine that runs the service. :func:`make_client_assertion` makes one (notebook 07
+never leaves the machine that runs the service. :func:`make_client_assertion` makes one (notebook 08
 has you write it); :func:`fetch_token` asks Okta for a token with it; :func:`fastmcp_auth` gives
 FastMCP's ``PrivateKeyJWTOAuthProvider`` an assertion that Okta accepts.
 

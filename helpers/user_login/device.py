@@ -114,7 +114,8 @@ def start_device_sign_in(
     check_endpoint(device_authorization_endpoint, "device authorization endpoint")
     try:
         response = requests.post(device_authorization_endpoint, data={"client_id": client.client_id, "scope": " ".join(scopes)},
-                                 headers={"Accept": "application/json"}, timeout=timeout, **_client_auth(client))
+                                 headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False,
+                                 **_client_auth(client))
         body = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise LoginError(f"Could not start a device sign-in at {device_authorization_endpoint} "
@@ -153,7 +154,8 @@ def poll_device_sign_in(
                                          "sign-in and approve it sooner.", "expired_token")
         sleep(interval)
         try:
-            response = requests.post(token_endpoint, data=body, headers=headers, timeout=timeout, **_client_auth(client))
+            response = requests.post(token_endpoint, data=body, headers=headers, timeout=timeout,
+                                     allow_redirects=False, **_client_auth(client))  # never re-post the device code
             answer = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise LoginError(f"Could not poll the token endpoint {token_endpoint} ({type(exc).__name__}). "
