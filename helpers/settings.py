@@ -19,6 +19,7 @@ guide *Add Okta OAuth to a Calculator MCP Server* uses (GUIDE_MAP.md); the other
 ``MCP_CLIENT_ID``             optional: the Native app (public client, PKCE, no secret) that
                               standard MCP clients sign in with, since Okta refuses their
                               dynamic client registration (notebook 07)
+``MCP_REDIRECT_URI``          optional: that app's redirect URI (default ``http://127.0.0.1:8766/callback``)
 ``OAUTH_REDIRECT_URI``        optional: the web app's sign-in redirect URI this gateway listens
                               on (default ``http://127.0.0.1:8765/callback``); Okta compares it
                               exactly, port included, so each learner on a shared host registers
@@ -100,6 +101,8 @@ class Settings:
     redirect_uri: str = ANY_PORT_REDIRECT_URI
     #: the pre-registered public client standard MCP clients use (MCP_CLIENT_ID; no secret)
     mcp_client: ClientCredentials | None = None
+    #: where a standard MCP client receives the sign-in redirect with a tenant (MCP_REDIRECT_URI); None: the default
+    mcp_redirect_uri: str | None = None
 
     @property
     def uses_local_server(self) -> bool:
@@ -207,6 +210,7 @@ def load_settings(
         ca_file=ca_file,
         redirect_uri=redirect_uri,
         mcp_client=_public_client(get, "MCP_CLIENT_ID"),
+        mcp_redirect_uri=get("MCP_REDIRECT_URI") or None,  # checked (and defaulted) by helpers.mcp_client
     )
 
 

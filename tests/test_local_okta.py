@@ -593,7 +593,8 @@ def test_env_block_lists_the_variables_in_order(okta):
     names = [line.split("=", 1)[0] for line in block.splitlines() if not line.startswith("#")]
     assert names == [
         "OAUTH_ISSUER", "OAUTH_AUDIENCE", "M2M_CLIENT_ID", "M2M_CLIENT_SECRET",
-        "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", "CLIENT_ID", "CLIENT_SECRET", "DEVICE_CLIENT_ID", "OAUTH_CA_FILE",
+        "READ_M2M_CLIENT_ID", "READ_M2M_CLIENT_SECRET", "CLIENT_ID", "CLIENT_SECRET", "DEVICE_CLIENT_ID", "MCP_CLIENT_ID",
+        "OAUTH_CA_FILE",
     ]
     assert f"OAUTH_ISSUER={okta.issuer}" in block.splitlines()
     assert f"M2M_CLIENT_SECRET={okta.clients['write_service'].client_secret}" in block.splitlines()

@@ -120,6 +120,12 @@ def test_sign_in_automatically_needs_a_bound_oauth(auth_server):
 def test_redirect_uri_local_and_tenant():
     assert mcp_client_redirect_uri(Settings(mode="local")) == ("127.0.0.1", None)
     assert mcp_client_redirect_uri(Settings(mode="okta", issuer="https://x.okta.com/oauth2/default")) == ("127.0.0.1", 8766)
+    own = Settings(mode="okta", mcp_redirect_uri="http://127.0.0.1:8702/callback")  # MCP_REDIRECT_URI
+    assert mcp_client_redirect_uri(own) == ("127.0.0.1", 8702)
+    for wrong in ("http://localhost:8702/callback", "http://127.0.0.1/callback", "http://127.0.0.1:8702/cb",
+                  "https://127.0.0.1:8702/callback"):
+        with pytest.raises(ConfigurationError, match="MCP_REDIRECT_URI"):
+            mcp_client_redirect_uri(Settings(mode="okta", mcp_redirect_uri=wrong))
 
 
 def test_tenant_calculator_is_served_at_the_audience():
@@ -135,6 +141,8 @@ def test_mcp_client_id_setting(tmp_path):
     assert load_settings({**env, "MCP_CLIENT_ID": "0oa1mcp"}, env_file="").mcp_client.client_id == "0oa1mcp"
     assert load_settings({**env, "MCP_CLIENT_ID": "0oa1mcp"}, env_file="").mcp_client.client_secret is None
     assert load_settings({**env, "MCP_CLIENT_ID": "{yourMcpClientNativeAppClientId}"}, env_file="").mcp_client is None
+    assert load_settings({**env, "MCP_REDIRECT_URI": "http://127.0.0.1:8702/callback"}, env_file="").mcp_redirect_uri == (
+        "http://127.0.0.1:8702/callback")
     settings = load_settings(env, env_file="")
     with pytest.raises(ConfigurationError, match="Native Application"):
         require_mcp_client(settings)

@@ -70,6 +70,7 @@ NOTEBOOKS = [
     "04_fetching_tokens_three_ways.ipynb",
     "05_decoding_claims_and_calling_tools.ipynb",
     "06_user_login_and_refresh.ipynb",
+    "07_real_mcp_clients_and_okta.ipynb",
     "08_no_browser_no_secret.ipynb",
     "09_ai_agents_acting_for_users.ipynb",
 ]
@@ -80,16 +81,24 @@ _SETTING_PREFIXES = ("OAUTH_", "M2M_", "READ_M2M_", "CLIENT_")
 
 
 @pytest.fixture(scope="module")
-def tenant(tmp_path_factory):
+def calculator_port():
+    """The port of the calculator's URL, held for this module: the tenant's audience names it (notebook 07)."""
+    with reserve_port() as reservation:
+        yield reservation.port
+
+
+@pytest.fixture(scope="module")
+def tenant(calculator_port, tmp_path_factory):
     """``python -m helpers.local_okta --as-tenant`` in a subprocess for this module's tests. As a learner
-    did in the console, the private-key apps (notebooks 08 and 09) hold public keys the learner made:
-    ``--client-key`` registers them, and the ``.env`` block names the private key files."""
+    did in the console, the calculator's audience is the calculator's URL (notebook 07: ``--audience``),
+    and the private-key apps (notebooks 08 and 09) hold public keys the learner made: ``--client-key``
+    registers them, and the ``.env`` block names the private key files."""
     keys = tmp_path_factory.mktemp("learner-keys")
     client_keys = []
     for label in ("key_service", "ai_agent"):
         write_key_pair(keys / label)
         client_keys += ["--client-key", f"{label}={keys / label / 'public_jwk.json'}"]
-    with running_local_okta_cli("--as-tenant", *client_keys) as cli:
+    with running_local_okta_cli("--as-tenant", "--audience", f"http://127.0.0.1:{calculator_port}/mcp", *client_keys) as cli:
         yield cli
 
 
@@ -110,11 +119,19 @@ def redirect_port():
 
 
 @pytest.fixture(scope="module")
-def learner_folder(tenant, redirect_port, tmp_path_factory) -> Path:
+def mcp_redirect_port():
+    """The port of the MCP client app's redirect URI (notebook 07's FastMCP OAuth listens there)."""
+    with reserve_port() as reservation:
+        yield reservation.port
+
+
+@pytest.fixture(scope="module")
+def learner_folder(tenant, redirect_port, mcp_redirect_port, tmp_path_factory) -> Path:
     """A learner's project outside the repository: ``.env`` (0600) and an empty ``notebooks`` folder."""
     folder = tmp_path_factory.mktemp("learner-project")
     with os.fdopen(os.open(folder / ".env", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as env_file:
-        env_file.write(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n")
+        env_file.write(env_block(tenant.lines) + f"OAUTH_REDIRECT_URI=http://127.0.0.1:{redirect_port}/callback\n"
+                       f"MCP_REDIRECT_URI=http://127.0.0.1:{mcp_redirect_port}/callback\n")
     (folder / "notebooks").mkdir()
     assert not folder.resolve().is_relative_to(ROOT)
     return folder
@@ -257,11 +274,11 @@ def test_records_that_name_a_server_or_an_app_by_id_follow_the_new_ids(monkeypat
         tenant.authorization_servers[0].id, tenant.app(label="web").client_id, tenant.users[0].login, "calculator")
 
 
-def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant):
+def test_the_cli_prints_an_env_block_for_the_posing_tenant(tenant, calculator_port):
     assert "/oauth2/aus" in tenant.env["OAUTH_ISSUER"] and "/oauth2/default" not in "\n".join(tenant.lines)
-    assert tenant.env["OAUTH_AUDIENCE"] == REHEARSAL_AUDIENCE
+    assert tenant.env["OAUTH_AUDIENCE"] == f"http://127.0.0.1:{calculator_port}/mcp"  # --audience, as set in the console
     defaults = {a.client_id for a in default_tenant().apps}
-    for name in ("M2M_CLIENT_ID", "READ_M2M_CLIENT_ID", "CLIENT_ID"):
+    for name in ("M2M_CLIENT_ID", "READ_M2M_CLIENT_ID", "CLIENT_ID", "MCP_CLIENT_ID"):
         assert tenant.env[name].startswith("0oa") and tenant.env[name] not in defaults
     assert len(tenant.users) == 2 and not {login for login, _ in tenant.users} & {u.login for u in default_tenant().users}
     assert any(line.startswith("Posing as your own Okta org") for line in tenant.lines)

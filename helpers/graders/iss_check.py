@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from helpers.exercises import ExerciseFeedback
+from helpers.exercises import ExerciseFeedback, check_prediction, require_answer
 
 from .report import Row, report
 from .sign_in_calls import calls, refusal, shown
@@ -42,9 +42,13 @@ def _accepts(check: Callable[..., Any], name: str, params: dict, advertised: boo
 
 
 def _refuses(check: Callable[..., Any], name: str, params: dict, advertised: bool, why: str, fix: str,
-             hidden: str = "") -> Row:
+             hidden: str = "", named: str = "") -> Row:
     outcome = calls(check, params, STATE, ISSUER, advertised)
     got, passed = refusal(outcome, "", [CODE])
+    if passed and named and named not in str(outcome.exception):
+        got, passed = "raised, without the server's error", False
+        why = "a refusal from the right server is the user's answer (or the server's): say which, so they know what to do."
+        fix = f"raise with params['error'] in the message (here {named!r})."
     if passed and hidden and hidden in str(outcome.exception):
         got, passed = "raised, but showed the response's error_description", False
         why = ("after a wrong iss the response may come from an attacker: its error and description must not be "
@@ -82,6 +86,12 @@ def grade_iss_check(check: Callable[..., Any]) -> list[Row]:
                                                             iss="https://evil.example.com"), True,
                  "an error response from the wrong server must be refused as a mix-up.",
                  "check iss before you read the error.", hidden=LURE),
+        _refuses(check, "error from the right issuer", _response(code=None, error="access_denied",
+                                                                 error_description="The user denied the request."), True,
+                 "an error response (no code) from the right server is a refusal: returning anything lets the caller "
+                 "go on as if the user had signed in.",
+                 "after the state and iss checks, raise when 'error' is in params (with its error in the message).",
+                 named="access_denied"),
     ]
     leaked = [row.name for row in rows if row.got.startswith("raised, but the message holds")]
     rows.append(Row("no code in messages", "never", "leaked in: " + ", ".join(leaked) if leaked else "never", not leaked,
@@ -90,8 +100,19 @@ def grade_iss_check(check: Callable[..., Any]) -> list[Row]:
     return rows
 
 
-def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.5") -> list[Row]:
-    """The exercise's check cell: grade ``check_authorization_response`` and report."""
+#: The rows the learner predicts first (``True``: must be refused), and why, in the specification's terms.
+PREDICTED = ("trailing slash", "missing iss, not advertised", "other issuer, not advertised")
+_WHY_PREDICTED = ("RFC 9207 compares exactly, so a trailing slash is another issuer: refused. A missing iss is "
+                  "refused only where the metadata promises it (Okta's does not say so), and a present iss is "
+                  "compared whatever the metadata says: another issuer is refused.")
+
+
+def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.2", predicted: dict | None = None) -> list[Row]:
+    """The exercise's check cell: grade ``check_authorization_response`` and report; then, when
+    ``predicted`` is given (``{row name: True if it must be refused}`` for :data:`PREDICTED`),
+    compare the learner's prediction with the rows."""
+    if predicted is not None:
+        require_answer(exercise, "must_refuse", predicted)
     first = calls(check, _response(), STATE, ISSUER, True)
     if first.exception is None and first.value is None and calls(check, _response(iss=None), STATE, ISSUER, True).value is None:
         raise ExerciseFeedback(exercise, "your function still returns nothing: its body is `...`.",
@@ -100,4 +121,7 @@ def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.5") -> l
     rows = grade_iss_check(check)
     report(exercise, rows, success="your check returns the code only from the issuer this sign-in went to, compared "
            "exactly, refuses a missing iss where it is promised, a wrong state, and never shows a code or a forged error.")
+    if predicted is not None:
+        actual = {row.name: row.expected == "raises" for row in rows if row.name in PREDICTED}
+        check_prediction(exercise, dict(predicted), actual, name="must_refuse", explanation=_WHY_PREDICTED)
     return rows

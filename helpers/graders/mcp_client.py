@@ -5,7 +5,7 @@ configured for the Native app Okta's admin registered (Okta refuses dynamic regi
 grader reads what the learner configured (the MCP URL, the client id, no secret, the redirect URI
 the client will listen on) and then connects with it for real: with the local server the test user
 signs in on the local sign-in page (:func:`helpers.mcp_client.sign_in_automatically`); with a real
-tenant FastMCP opens the browser and the learner signs in. One :class:`Row` per behaviour.
+tenant the learner signs in through a "Sign in here" link. One :class:`Row` per behaviour.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fastmcp.client.auth import OAuth
 
 from ..authorization_server import AuthorizationServer
 from ..exercises import ExerciseFeedback
-from ..mcp_client.browser import quiet_client_logs, sign_in_automatically
+from ..mcp_client.browser import notebook_sign_in, quiet_client_logs
 from ..mcp_client.server import McpCalculator, mcp_client_redirect_uri
 from .report import Row, report
 
@@ -67,7 +67,7 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
                     ("none: dynamic registration" if not own_id else "another id"), own_id == client_id,
                     "Without the pre-registered id FastMCP registers itself (DCR), which Okta refuses; another app's "
                     "id is another app's policy and redirect URIs.",
-                    "client_id=settings.mcp_client.client_id (MCP_CLIENT_ID with a tenant)."))
+                    "client_id=mcp_client.client_id (the app the setup cell read; MCP_CLIENT_ID with your org)."))
     secret = getattr(oauth, "_client_secret", None)
     rows.append(Row("no client secret", "none (a public client, PKCE)", "none" if secret is None else "a secret",
                     secret is None,
@@ -85,8 +85,7 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
                     "IP address; 'localhost' is a name, and does not match it).",
                     f"callback_host={host!r}" + (f" and callback_port={port}" if port else " (callback_port: a free one)")))
     okta = auth_server.local
-    if okta is not None:
-        sign_in_automatically(oauth, okta.users[0])
+    notebook_sign_in(oauth, okta)  # local: the kernel signs the test user in; a tenant: a link for the learner
     result, claims, failure = None, {}, None
     try:
         with quiet_client_logs(), anyio.fail_after(CONNECT_TIMEOUT_LOCAL if okta else CONNECT_TIMEOUT_TENANT):

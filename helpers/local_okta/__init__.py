@@ -193,6 +193,7 @@ class LocalOkta(DeviceSwitches, PublicKeys, IssSwitch):
             f"READ_M2M_CLIENT_SECRET={reader.client_secret}",
             f"CLIENT_ID={web.client_id}",
             f"CLIENT_SECRET={web.client_secret}", f"DEVICE_CLIENT_ID={settings.device_client.client_id}",
+            f"MCP_CLIENT_ID={settings.mcp_client.client_id}",
             "# The local server is HTTPS with a certificate authority made for this run; trust it:",
             f"OAUTH_CA_FILE={local_ca().ca_path}",
             "# Test users for the sign-in page (login / password):",

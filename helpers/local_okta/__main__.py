@@ -1,4 +1,4 @@
-"""``python -m helpers.local_okta [--port P] [--scenario NAME | --as-tenant] [--client-key LABEL=FILE ...]``: run the local Okta.
+"""``python -m helpers.local_okta [--port P] [--scenario NAME | --as-tenant] [--audience URL] [--client-key LABEL=FILE ...]``: run the local Okta.
 
 Runs the local Okta in the foreground: prints a block to paste into ``.env`` (one ``NAME=value`` per
 line, test users as comments) and serves until Ctrl-C. Binds 127.0.0.1 only. ``--as-tenant`` serves a
@@ -6,7 +6,9 @@ tenant that poses as a learner's own org (other server id, client ids, audience 
 :mod:`~helpers.local_okta.rehearsal_tenant`), to rehearse running the notebooks through ``.env``.
 ``--client-key key_service=public.jwk`` registers a public key (a JWK file, as ``python -m
 helpers.tokens.private_key new`` writes) on a private-key app before it serves, as an admin adds it
-under the app's *Public keys* in Okta's console.
+under the app's *Public keys* in Okta's console. ``--audience http://127.0.0.1:8000/mcp`` gives the
+calculator's authorization server that audience, as a learner sets it in the console for notebook 07
+(a standard MCP client asks for tokens whose audience is the MCP server's URL).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from ..background import ServerStartError
 from ..local_tls import trust_lines, trust_local_ca
 from . import SCENARIOS, start_local_okta
+from .defaults import default_tenant
 from .rehearsal_tenant import rehearsal_tenant
 
 #: Any free port: its secrets change on every start anyway, so a fixed port would buy nothing and
@@ -37,18 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="start with a misconfiguration switched on")
     parser.add_argument("--as-tenant", action="store_true",
                         help="pose as a learner's own Okta org (other ids, audience, users) to rehearse the .env path")
+    parser.add_argument("--audience", metavar="URL",
+                        help="the calculator's authorization server's audience (notebook 07: the calculator's URL, "
+                             "e.g. http://127.0.0.1:8000/mcp)")
     parser.add_argument("--client-key", action="append", default=[], metavar="LABEL=FILE",
                         help="register the public JWK in FILE on the private-key app LABEL (e.g. key_service=public.jwk)")
     args = parser.parse_args(argv)
     if args.as_tenant and args.scenario:
         parser.error("--scenario works on the tutorial's default tenant only: leave out --as-tenant or --scenario")
+    if args.audience is not None and (not args.audience.startswith(("https://", "http://")) or "#" in args.audience):
+        parser.error(f"--audience must be an absolute http(s) URL without a fragment, not {args.audience!r}")
     try:
         client_keys = [_read_client_key(value) for value in args.client_key]
     except ValueError as exc:
         print(f"--client-key: {exc}", file=sys.stderr)
         return 2
     try:
-        okta = start_local_okta(port=args.port, tenant=rehearsal_tenant() if args.as_tenant else None)
+        tenant = rehearsal_tenant() if args.as_tenant else default_tenant()
+        if args.audience:
+            tenant.authorization_servers[0].audience = args.audience  # the console's Audience field
+        okta = start_local_okta(port=args.port, tenant=tenant)
     except ServerStartError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -11,7 +11,9 @@ a real org has of its own replaced:
 
 - each custom authorization server gets an id as Okta makes them (``aus`` + 17 characters),
   never ``default``;
-- the calculator's audience is the MCP server's URL, as a production setup sets it;
+- the calculator's audience is the MCP server's URL, as a production setup sets it, and its
+  authorization server has an access policy for the MCP client app (notebook 07's setup: a
+  standard MCP client signs in at the server whose audience is the MCP server's URL);
 - every app keeps its label and settings but gets a new client id (``0oa...``); secrets are
   generated per start, as for the default tenant (signing keys are new on every start too);
 - the test users are other people, with new user ids and passwords made for this run.
@@ -25,7 +27,8 @@ import dataclasses
 import secrets
 
 from .defaults import DEFAULT_REDIRECT_URIS, default_tenant
-from .tenant import Tenant, TestUser, new_okta_id
+from .mcp_resource import MCP_CLIENT_LABEL
+from .tenant import AccessPolicy, PolicyRule, Tenant, TestUser, new_okta_id
 
 __all__ = ["REHEARSAL_AUDIENCE", "rehearsal_tenant"]
 
@@ -49,6 +52,8 @@ def rehearsal_tenant(redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRE
         renamed[server.id], server.id = new_id, new_id
     calculator = tenant.authorization_servers[0]
     calculator.name, calculator.audience = "Calculator MCP server", REHEARSAL_AUDIENCE
+    calculator.policies.append(AccessPolicy("MCP clients", assigned_to=(MCP_CLIENT_LABEL,), rules=[
+        PolicyRule("Users through an MCP client", grant_types=("authorization_code",))]))
     for app in tenant.apps:
         new_id = new_okta_id("0oa")
         renamed[app.client_id], app.client_id = new_id, new_id

@@ -9,13 +9,14 @@
   as Okta's *Configure an AI agent for Agent Gateway* guide gives it.
 """
 
-from helpers.mcp_client.browser import quiet_client_logs, sign_in_automatically
+from helpers.mcp_client.browser import notebook_sign_in, quiet_client_logs, show_sign_in_link, sign_in_automatically
 from helpers.mcp_client.cimd_host import host_client_metadata
 from helpers.mcp_client.configs import claude_code_config, client_configurations
 from helpers.mcp_client.server import McpCalculator, mcp_client_redirect_uri, require_mcp_client, start_mcp_calculator
 
 __all__ = [
     "McpCalculator", "claude_code_config", "client_configurations", "host_client_metadata",
-    "mcp_client_redirect_uri", "quiet_client_logs", "require_mcp_client", "sign_in_automatically",
+    "mcp_client_redirect_uri", "notebook_sign_in", "quiet_client_logs", "require_mcp_client", "show_sign_in_link",
+    "sign_in_automatically",
     "start_mcp_calculator",
 ]

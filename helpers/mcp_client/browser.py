@@ -29,7 +29,7 @@ from fastmcp.client.auth import OAuth
 from helpers.local_okta.signin import SignInError, sign_in
 from helpers.local_okta.tenant import TestUser
 
-__all__ = ["AutomaticSignInError", "quiet_client_logs", "sign_in_automatically"]
+__all__ = ["AutomaticSignInError", "notebook_sign_in", "quiet_client_logs", "show_sign_in_link", "sign_in_automatically"]
 
 # FastMCP warns when tokens are kept in memory: here that is the point (a notebook's tokens must
 # never land on disk), so the warning is not shown.
@@ -67,6 +67,37 @@ def sign_in_automatically(oauth: OAuth, user: TestUser) -> OAuth:
 
     context.redirect_handler = open_browser
     return oauth
+
+
+def show_sign_in_link(oauth: OAuth) -> OAuth:
+    """Make ``oauth`` show a "Sign in here" link in the cell instead of opening a browser itself.
+
+    For a real tenant: the person signs in in their own browser, which Okta then sends back to
+    FastMCP's loopback listener (so the browser must run on the kernel's machine). A link works
+    where the kernel cannot open a browser window; the sign-in is FastMCP's, unchanged.
+    """
+    from IPython.display import Markdown, display  # a notebook-only dependency, imported when used
+
+    from helpers.display import sign_in_markdown
+
+    context = getattr(oauth, "context", None)
+    if context is None:
+        raise TypeError("Give OAuth the MCP server's URL first: OAuth(mcp_url, ...).")
+
+    async def show_link(authorization_url: str) -> None:
+        display(Markdown(sign_in_markdown(authorization_url)))
+
+    context.redirect_handler = show_link
+    return oauth
+
+
+def notebook_sign_in(oauth: OAuth, okta=None) -> OAuth:
+    """Who signs ``oauth`` in: with the local server (``okta``, a ``LocalOkta``) the kernel, as its
+    first test user (:func:`sign_in_automatically`); with a real tenant (``okta`` is ``None``) you,
+    through a "Sign in here" link (:func:`show_sign_in_link`). Returns ``oauth``."""
+    if okta is not None:
+        return sign_in_automatically(oauth, okta.users[0])
+    return show_sign_in_link(oauth)
 
 
 def _browse(url: str, user: TestUser, own_redirect: str) -> str:

@@ -88,10 +88,23 @@ def require_mcp_client(settings: Settings) -> ClientCredentials:
 
 def mcp_client_redirect_uri(settings: Settings) -> tuple[str, int | None]:
     """``(callback host, callback port)`` for FastMCP's ``OAuth``: 127.0.0.1 and a free port with
-    the local server (it takes any loopback port, RFC 8252), the registered port with a tenant."""
+    the local server (it takes any loopback port, RFC 8252); with a tenant, the port of the redirect
+    URI registered on the MCP client app (``MCP_REDIRECT_URI``, default :data:`REGISTERED_MCP_REDIRECT_URI`)."""
     if settings.uses_local_server:
         return "127.0.0.1", None
-    return "127.0.0.1", urlsplit(REGISTERED_MCP_REDIRECT_URI).port
+    uri = settings.mcp_redirect_uri or REGISTERED_MCP_REDIRECT_URI
+    parts = urlsplit(uri)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or parts.hostname != "127.0.0.1" or not port or parts.path != "/callback":
+        raise ConfigurationError(
+            f"MCP_REDIRECT_URI={uri!r} is not one FastMCP's OAuth can listen on: give the MCP client app's "
+            "Sign-in redirect URI exactly as registered in Okta, http://127.0.0.1:PORT/callback (a port of your "
+            f"own on a shared host; default {REGISTERED_MCP_REDIRECT_URI})."
+        )
+    return "127.0.0.1", port
 
 
 def _tenant_port(settings: Settings) -> int:
