@@ -65,6 +65,9 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "09": (Exercise("9.1", written=6, predicted=2),),
     "10": (Exercise("10.1", written=5, predicted=2), Exercise("10.2", written=1, predicted=2)),
 }
+#: The course's parts: the guide's path, beyond the guide, and the optional attack lab (INSTRUCTORS.md's sessions).
+PARTS = {"the guide's path": ("01", "02", "03", "04", "05", "06"), "beyond the guide": ("07", "08", "09"),
+         "the attack lab, optional": ("10",)}
 #: Seconds the core cells took (``--run``, a fresh kernel per notebook, 2-core machine).
 RUN_SECONDS = {"01": 5, "02": 6, "03": 6, "04": 8, "05": 6, "06": 13, "07": 14, "08": 15, "09": 7, "10": 12}
 
@@ -126,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['notebook']:<3} {r['words']:>6} {r['reading']:>7.1f}m {r['running']*60:>7.0f}s {r['exercises']:>9.1f}m "
               f"{r['total']:>5.0f}m {r['stated']:>6}m")
-    total = sum(r["rounded"] for r in rows)
-    print(f"core path, all six: {total} min ({total // 60} h {total % 60:02d})")
+    for part, numbers in PARTS.items():
+        total = sum(r["rounded"] for r in rows if r["notebook"] in numbers)
+        span = numbers[0] if len(numbers) == 1 else f"{numbers[0]} to {numbers[-1]}"
+        print(f"{part} ({span}): {total} min ({total // 60} h {total % 60:02d})")
     wrong = [r["notebook"] for r in rows if r["rounded"] != r["stated"]]
     if args.check and wrong:
         print("states another time than measured:", ", ".join(wrong), file=sys.stderr)

@@ -72,10 +72,22 @@ def test_each_notebook_states_the_time_its_review_measured():
     measured = {n: times.estimate(n) for n in sorted(times.EXERCISES)}
     assert {n: m["stated"] for n, m in measured.items()} == {n: m["rounded"] for n, m in measured.items()}, (
         "a notebook's stated time drifted from benchmarks/notebook_times.py: re-measure and state it")
+    for numbers in times.PARTS.values():  # the guide's path, beyond the guide; the optional lab stands alone
+        part = sum(measured[n]["rounded"] for n in numbers)
+        if len(numbers) > 1:
+            assert f"about **{part // 60} h {part % 60:02d}**" in TEXT, (numbers, part)
     total = sum(m["rounded"] for m in measured.values())
     assert f"about **{total // 60} hours**" in TEXT or f"about **{total // 60} h {total % 60:02d}**" in TEXT
+    assert sorted(n for numbers in times.PARTS.values() for n in numbers) == sorted(measured)
     for number, m in measured.items():
         assert f"{number} {m['rounded']}" in TEXT.split("## A 3-hour workshop", 1)[1].split("|", 1)[0]
+
+
+def test_the_third_session_covers_beyond_the_guide_with_buffer():
+    rows = plan_rows("### Session 3: beyond the guide")
+    covered = check_plan(rows, length=rows[-1][0] + rows[-1][1])
+    assert covered == ["07", "08", "09"]
+    assert sum(minutes for _, minutes, what, _ in rows if what.startswith("buffer")) >= 25
 
 
 @pytest.mark.parametrize("words", [
