@@ -14,7 +14,7 @@ from helpers.mcp_client import start_mcp_calculator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Using in-memory token storage")]
 
-ROWS = ["an OAuth for the calculator", "pre-registered client id", "no client secret", "redirect URI",
+ROWS = ["an OAuth for the calculator", "pre-registered client id", "no client secret", "issuer pinned", "redirect URI",
         "signs in and calls add", "token for this MCP server"]
 
 
@@ -32,9 +32,9 @@ def calculator(auth_server):
     server.stop()
 
 
-def solution(settings):
+def solution(settings, issuer):
     def mcp_client_auth(mcp_url):
-        return OAuth(mcp_url, client_id=settings.mcp_client.client_id, callback_host="127.0.0.1")
+        return OAuth(mcp_url, client_id=settings.mcp_client.client_id, callback_host="127.0.0.1", issuer=issuer)
     return mcp_client_auth
 
 
@@ -43,13 +43,13 @@ def failing(rows):
 
 
 async def test_the_solution_passes_every_row(calculator, auth_server):
-    rows = await grade_mcp_client(solution(auth_server.settings), calculator, auth_server)
+    rows = await grade_mcp_client(solution(auth_server.settings, calculator.issuer), calculator, auth_server)
     assert [row.name for row in rows] == ROWS
     assert failing(rows) == []
 
 
 async def test_check_reports_success(calculator, auth_server, capsys):
-    await check_mcp_client(solution(auth_server.settings), calculator, auth_server, exercise="Exercise test 7.1")
+    await check_mcp_client(solution(auth_server.settings, calculator.issuer), calculator, auth_server, exercise="Exercise test 7.1")
     assert "redirect URI" in capsys.readouterr().out
 
 
@@ -63,7 +63,7 @@ async def test_a_do_nothing_stub_is_told_it_returns_nothing(calculator, auth_ser
 async def test_the_default_localhost_callback_fails_the_redirect_row(calculator, auth_server):
     """FastMCP's default callback_host is 'localhost': not the registered loopback IP."""
     def mcp_client_auth(mcp_url):
-        return OAuth(mcp_url, client_id=auth_server.settings.mcp_client.client_id)
+        return OAuth(mcp_url, client_id=auth_server.settings.mcp_client.client_id, issuer=calculator.issuer)
     rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
     assert failing(rows) == ["redirect URI", "signs in and calls add", "token for this MCP server"]
     got = {row.name: row.got for row in rows}["signs in and calls add"]
@@ -72,7 +72,7 @@ async def test_the_default_localhost_callback_fails_the_redirect_row(calculator,
 
 async def test_no_client_id_means_registration(calculator, auth_server):
     def mcp_client_auth(mcp_url):
-        return OAuth(mcp_url, callback_host="127.0.0.1")
+        return OAuth(mcp_url, callback_host="127.0.0.1", issuer=calculator.issuer)
     rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
     assert failing(rows) == ["pre-registered client id", "signs in and calls add", "token for this MCP server"]
     assert "Registration failed" in {row.name: row.got for row in rows}["signs in and calls add"]
@@ -85,6 +85,24 @@ async def test_the_web_app_with_its_secret_fails_id_and_secret(calculator, auth_
     rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
     assert failing(rows)[:2] == ["pre-registered client id", "no client secret"]
     assert all(web.client_secret not in row.got for row in rows)
+
+
+async def test_an_unpinned_client_fails_only_the_issuer_row(calculator, auth_server):
+    """FastMCP without issuer= still signs in here (the metadata is honest), but would follow a lookalike."""
+    def mcp_client_auth(mcp_url):
+        return OAuth(mcp_url, client_id=auth_server.settings.mcp_client.client_id, callback_host="127.0.0.1")
+    rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
+    assert failing(rows) == ["issuer pinned"]
+    assert "issuer=calculator.issuer" in {row.name: row.fix for row in rows}["issuer pinned"]
+
+
+async def test_another_issuer_is_named(calculator, auth_server):
+    def mcp_client_auth(mcp_url):
+        return OAuth(mcp_url, client_id=auth_server.settings.mcp_client.client_id, callback_host="127.0.0.1",
+                     issuer=auth_server.settings.issuer)  # the default server: not the one the calculator names
+    rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
+    assert {row.name: row.got for row in rows}["issuer pinned"] == "another issuer"
+    assert "issuer pinned" in failing(rows)
 
 
 async def test_a_raising_function_is_one_row(calculator, auth_server):

@@ -227,8 +227,6 @@ def mcp_setup():
 
 @pytest.mark.anyio
 @pytest.mark.filterwarnings("ignore:Using in-memory token storage")
-@pytest.mark.xfail(strict=True, reason="not fixed: the exercise's solution and grader need the MCP server's issuer "
-                   "(notebook 07 not written yet); see the review report")
 async def test_mcp_client_grader_refuses_an_oauth_without_an_issuer_pin(mcp_setup):
     """The grader passes ``OAuth(mcp_url, client_id=..., callback_host=...)``: with no ``issuer=``, FastMCP
     follows whichever authorization server the MCP server's metadata names (the series' own clients pin it)."""
@@ -240,7 +238,7 @@ async def test_mcp_client_grader_refuses_an_oauth_without_an_issuer_pin(mcp_setu
     client_id = auth_server.settings.mcp_client.client_id
     rows = await grade_mcp_client(lambda url: OAuth(url, client_id=client_id, callback_host="127.0.0.1"),
                                   calculator, auth_server)
-    assert [row.name for row in rows if not row.passed], "an unpinned OAuth passes every row"
+    assert [row.name for row in rows if not row.passed] == ["issuer pinned"], "an unpinned OAuth passes every row"
 
 
 @pytest.mark.anyio

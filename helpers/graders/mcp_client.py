@@ -2,8 +2,8 @@
 
 The learner writes ``mcp_client_auth(mcp_url) -> OAuth``: FastMCP's OAuth client for the calculator,
 configured for the Native app Okta's admin registered (Okta refuses dynamic registration). The
-grader reads what the learner configured (the MCP URL, the client id, no secret, the redirect URI
-the client will listen on) and then connects with it for real: with the local server the test user
+grader reads what the learner configured (the MCP URL, the client id, no secret, the issuer it is
+pinned to, the redirect URI the client will listen on) and then connects with it for real: with the local server the test user
 signs in on the local sign-in page (:func:`helpers.mcp_client.sign_in_automatically`); with a real
 tenant the learner signs in through a "Sign in here" link. One :class:`Row` per behaviour.
 """
@@ -74,6 +74,13 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
                     "An MCP client runs on the user's machine, where any secret can be read: the Native app has "
                     "Client authentication None, and PKCE protects the code instead.",
                     "leave client_secret out."))
+    pinned = getattr(oauth, "_issuer", None)
+    rows.append(Row("issuer pinned", "the authorization server the app is registered with",
+                    "that issuer" if pinned == calculator.issuer else ("not pinned" if pinned is None else "another issuer"),
+                    pinned == calculator.issuer,
+                    "Without `issuer=`, FastMCP follows whichever authorization server the MCP server's metadata names: "
+                    "a lookalike server could send your users, with your client id, to another sign-in page.",
+                    "issuer=calculator.issuer (the issuer your Native app is registered with; settings.issuer with your org)."))
     host, port = mcp_client_redirect_uri(settings)
     uri = _redirect_uri(oauth)
     parts = urlsplit(uri)
