@@ -31,7 +31,7 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "metadata-var1": (frozenset({"client-registration"}), DCR + " (discovery via openid-configuration passes)"),
     "metadata-var2": (frozenset({"client-registration"}), DCR + " (the root metadata describing the origin is accepted)"),
     "metadata-var3": (frozenset({"client-registration"}), DCR + " (metadata at the challenge's URL passes)"),
-    "basic-cimd": (frozenset({"cimd-client-id-used"}), "CIMD is not in the project's clients: Okta's support is research-stage (warning)"),
+    "basic-cimd": (frozenset(), "passes: the client's metadata document URL is its client id where the server advertises CIMD"),
     "scope-from-www-authenticate": (frozenset(), "passes"),
     "scope-from-scopes-supported": (frozenset(), "passes"),
     "scope-omitted-when-undefined": (frozenset(), "passes: no user scope the server does not list"),

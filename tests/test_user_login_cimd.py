@@ -99,3 +99,24 @@ async def test_the_gateway_signs_in_with_its_metadata_document_where_cimd_is_adv
     finally:
         set_client_id_metadata_documents(okta, None)
     assert me["client_id"] == document.url and me["sub"] == user.login
+
+
+def test_a_metadata_document_url_is_used_only_where_cimd_is_advertised(calculator, auth_server, hosted):
+    """``client_metadata_url``: the document where the server advertises CIMD, the registered app elsewhere
+    (FastMCP's ``OAuth(client_metadata_url=...)`` makes the same choice)."""
+    document, redirect_uri = hosted
+    okta = auth_server.local
+    registered = auth_server.settings.mcp_client
+    elsewhere = UserLogin(calculator.mcp_url, registered, issuer=calculator.issuer, redirect_uri=redirect_uri,
+                          client_metadata_url=document.url)
+    assert elsewhere.client == registered
+    set_client_id_metadata_documents(okta, [document.url])
+    try:
+        advertised = UserLogin(calculator.mcp_url, registered, issuer=calculator.issuer, redirect_uri=redirect_uri,
+                               client_metadata_url=document.url)
+    finally:
+        set_client_id_metadata_documents(okta, None)
+    assert advertised.client == ClientCredentials(document.url, None)
+    with pytest.raises(LoginError, match="https:// URL with a path"):
+        UserLogin(calculator.mcp_url, registered, issuer=calculator.issuer, redirect_uri=redirect_uri,
+                  client_metadata_url="http://agent.example.com/client.json")

@@ -38,7 +38,7 @@ from .bearer import SignInHandler, UserTokenAuth
 from .device import DeviceSignIn
 from .errors import LoginError, NotSignedInError, RefreshTokenError
 from .pending import PendingSignIn
-from .setup import (USER_SCOPES, allowed_scopes_for, check_client_id, check_sign_in_metadata, first_scopes,
+from .setup import (USER_SCOPES, allowed_scopes_for, check_sign_in_metadata, choose_client, first_scopes,
                     no_refresh_token_message)
 from .step_up import step_up
 from .token_requests import refresh_tokens, revoke_refresh_token
@@ -70,6 +70,8 @@ class UserLogin(DeviceSignIn):
     where the browser comes back: by default ``http://127.0.0.1:0/callback``, port 0 meaning a
     free port for each sign-in (RFC 8252, 7.3; the local server accepts any loopback port); Okta
     compares it exactly, so with a tenant pass the one registered (``settings.redirect_uri``).
+    ``client_metadata_url``: this client's metadata document (CIMD), used as its client id where the
+    authorization server advertises CIMD, ``client`` elsewhere (:func:`~.setup.choose_client`).
     """
 
     def __init__(
@@ -86,18 +88,18 @@ class UserLogin(DeviceSignIn):
         http_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         discovered: Discovered | None = None,
+        client_metadata_url: str | None = None,
     ) -> None:
         check_redirect_uri(redirect_uri)
         self.bound_servers = BoundServers(mcp_url)  # read by UserTokenAuth
         self.mcp_url = mcp_url
-        self.client = client
         self.redirect_uri = redirect_uri
         self.refresh_margin = refresh_margin
         self.http_timeout = http_timeout
         self._clock = clock
         self.discovered = discovered or discover(mcp_url, issuer=issuer, timeout=http_timeout)
         check_sign_in_metadata(self.discovered, issuer)
-        check_client_id(self.discovered, client)  # a CIMD URL only where advertised
+        self.client = choose_client(self.discovered, client, client_metadata_url)  # CIMD only where advertised
         check_endpoint(self.authorization_endpoint, "authorization endpoint")
         check_endpoint(self.token_endpoint, "token endpoint")
         #: RFC 8707: the resource sent with authorization and token requests (None: not sent)

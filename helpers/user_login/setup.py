@@ -26,7 +26,7 @@ from ..settings import ClientCredentials
 from .errors import LoginError
 
 __all__ = [
-    "USER_SCOPES", "allowed_scopes_for", "check_client_id", "check_sign_in_metadata", "first_scopes",
+    "USER_SCOPES", "allowed_scopes_for", "check_client_id", "check_sign_in_metadata", "choose_client", "first_scopes",
     "is_client_metadata_url", "no_refresh_token_message", "offers_offline_access", "user_scopes",
 ]
 
@@ -76,6 +76,18 @@ def check_client_id(discovered: Discovered, client: ClientCredentials) -> None:
             "A client identified by its metadata document URL (CIMD) has no secret: the document is public. "
             "Leave the secret out (the sign-in uses PKCE), or use a registered app's client id with its secret."
         )
+
+
+def choose_client(discovered: Discovered, client: ClientCredentials, client_metadata_url: str | None) -> ClientCredentials:
+    """The client to sign in as: the metadata document URL (a public client) where the authorization
+    server advertises CIMD and one is given, else ``client``; either way checked by :func:`check_client_id`."""
+    if client_metadata_url is not None:
+        if not is_client_metadata_url(client_metadata_url):
+            raise LoginError(f"client_metadata_url must be an https:// URL with a path, not {client_metadata_url!r}.")
+        if discovered.metadata.get("client_id_metadata_document_supported") is True:
+            client = ClientCredentials(client_metadata_url, None)
+    check_client_id(discovered, client)
+    return client
 
 
 def offers_offline_access(discovered: Discovered) -> bool:

@@ -44,6 +44,9 @@ SCENARIO = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
 CONTEXT = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
 #: A pre-registered client id (the suite's mock servers accept any); the context's wins.
 CLIENT_ID = CONTEXT.get("client_id", "conformance-pre-registered-client")
+#: This client's metadata document (CIMD), as its publisher configures it: the client id where an
+#: authorization server advertises CIMD (the suite's CIMD scenario names this URL), CLIENT_ID elsewhere.
+CLIENT_METADATA_URL = "https://conformance-test.local/client-metadata.json"
 
 
 def configured_issuer(server_url: str) -> str:
@@ -80,7 +83,7 @@ def browser(pending) -> None:
 
 def authorization_code(server_url: str) -> None:
     login = UserLogin(server_url, ClientCredentials(CLIENT_ID, CONTEXT.get("client_secret")),
-                      issuer=configured_issuer(server_url), send_resource=True)
+                      issuer=configured_issuer(server_url), send_resource=True, client_metadata_url=CLIENT_METADATA_URL)
     pending = login.begin(timeout=20)
     browser(pending)
     pending.wait_blocking()
