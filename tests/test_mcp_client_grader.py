@@ -101,8 +101,15 @@ async def test_another_issuer_is_named(calculator, auth_server):
         return OAuth(mcp_url, client_id=auth_server.settings.mcp_client.client_id, callback_host="127.0.0.1",
                      issuer=auth_server.settings.issuer)  # the default server: not the one the calculator names
     rows = await grade_mcp_client(mcp_client_auth, calculator, auth_server)
-    assert {row.name: row.got for row in rows}["issuer pinned"] == "another issuer"
+    by_name = {row.name: row for row in rows}
+    assert by_name["issuer pinned"].got == "settings.issuer, another server"
     assert "issuer pinned" in failing(rows)
+    why = by_name["issuer pinned"].why  # its own hint: the learner did pin, just the wrong server
+    assert why.startswith("You pinned an issuer") and "settings.issuer" in why and "Without `issuer=`" not in why
+    got = by_name["signs in and calls add"].got  # FastMCP's refusal, whole: never cut mid-word
+    assert "Refusing to send pre-registered credentials" in got and len(got) > 240, got
+    token = by_name["token for this MCP server"]  # no token: the hint points at the sign-in, not the audience
+    assert token.got == "no token" and "failed sign-in" in token.why and "audience" not in token.why
 
 
 async def test_a_raising_function_is_one_row(calculator, auth_server):

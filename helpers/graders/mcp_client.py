@@ -32,9 +32,10 @@ CONNECT_TIMEOUT_LOCAL, CONNECT_TIMEOUT_TENANT = 20.0, 300.0
 
 
 def _short(error: BaseException) -> str:
-    """An error in one line, ports masked (no token or code ever appears in these messages)."""
+    """An error's first line, whole (never cut mid-word), ports masked (no token or code ever appears in
+    these messages)."""
     text = (str(error) or type(error).__name__).splitlines()[0].removeprefix("Client failed to connect: ")
-    return re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:PORT", text)[:240]
+    return re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:PORT", text)
 
 
 def _redirect_uri(oauth: OAuth) -> str:
@@ -75,11 +76,18 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
                     "Client authentication None, and PKCE protects the code instead.",
                     "leave client_secret out."))
     pinned = getattr(oauth, "_issuer", None)
-    rows.append(Row("issuer pinned", "the authorization server the app is registered with",
-                    "that issuer" if pinned == calculator.issuer else ("not pinned" if pinned is None else "another issuer"),
-                    pinned == calculator.issuer,
-                    "Without `issuer=`, FastMCP follows whichever authorization server the MCP server's metadata names: "
-                    "a lookalike server could send your users, with your client id, to another sign-in page.",
+    if pinned is None or pinned == calculator.issuer:
+        issuer_why = ("Without `issuer=`, FastMCP follows whichever authorization server the MCP server's metadata "
+                      "names: a lookalike server could send your users, with your client id, to another sign-in page.")
+    else:  # pinned, but to another server: most often settings.issuer, the default server of notebooks 01 to 06
+        issuer_why = ("You pinned an issuer, but not the one the calculator names"
+                      + (": settings.issuer is the `default` authorization server of notebooks 01 to 06" if pinned == settings.issuer else "")
+                      + ". The calculator and its Native app belong to the calculator's own authorization server "
+                      "(section 2.2's table, the `issuer` row), so FastMCP refuses to send your client id elsewhere.")
+    rows.append(Row("issuer pinned", "the authorization server the calculator names",
+                    "that issuer" if pinned == calculator.issuer else ("not pinned" if pinned is None else
+                    "settings.issuer, another server" if pinned == settings.issuer else "another issuer"),
+                    pinned == calculator.issuer, issuer_why,
                     "issuer=calculator.issuer (the issuer your Native app is registered with; settings.issuer with your org)."))
     host, port = mcp_client_redirect_uri(settings)
     uri = _redirect_uri(oauth)
@@ -107,7 +115,9 @@ async def grade_mcp_client(make_auth: Callable[[str], Any], calculator: McpCalcu
     audience = isinstance(claims, dict) and claims.get("audience") == mcp_url and claims.get("client_id") == client_id
     rows.append(Row("token for this MCP server", "aud = the MCP URL, cid = the MCP client app",
                     "yes" if audience else ("no token" if not claims else "another audience or client"), audience,
+                    "No token: this follows from the failed sign-in above." if not claims else
                     "The calculator accepts only tokens whose audience is its own URL.",
+                    "fix the sign-in first (the rows above)." if not claims else
                     "connect with the pre-registered client; the audience follows from the authorization server."))
     return rows
 
