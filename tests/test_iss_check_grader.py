@@ -18,7 +18,7 @@ from helpers.graders.iss_check import CODE, check_iss, grade_iss_check
 from helpers.recipes import iss_check as recipe_module
 from helpers.recipes.iss_check import check_authorization_response
 
-ROWS = ["exact issuer", "trailing slash", "capital letters", "missing iss, advertised", "missing iss, not advertised",
+ROWS = ["exact issuer", "trailing slash", "capital letters", "default port", "missing iss, advertised", "missing iss, not advertised",
         "other issuer, not advertised", "wrong state", "error with a wrong iss", "error from the right issuer",
         "no code in messages"]
 
@@ -118,7 +118,7 @@ def test_the_stub_is_told_it_returns_nothing():
 
 def test_accepting_everything_fails_every_refusal():
     rows = grade_iss_check(lambda params, *rest: params.get("code"))
-    assert failing(rows) == ["trailing slash", "capital letters", "missing iss, advertised",
+    assert failing(rows) == ["trailing slash", "capital letters", "default port", "missing iss, advertised",
                              "other issuer, not advertised", "wrong state", "error with a wrong iss",
                              "error from the right issuer"]
 
@@ -147,14 +147,32 @@ def test_feedback_names_the_row_and_never_the_code(capsys):
     assert "trailing slash" in text and CODE not in text and CODE not in capsys.readouterr().out
 
 
-def test_the_prediction_is_compared_after_the_code():
-    right = {"trailing slash": True, "missing iss, not advertised": False, "other issuer, not advertised": True}
+def test_the_prediction_is_compared_first_and_confirmed_after_the_code(capsys):
+    right = {"default port": True, "missing iss, not advertised": False, "other issuer, not advertised": True}
     assert [row.name for row in check_iss(check_authorization_response, predicted=right)] == ROWS
+    assert "as you predicted" in capsys.readouterr().out
     with pytest.raises(ExerciseFeedback, match="must_refuse"):
         check_iss(check_authorization_response, predicted={name: ... for name in right})
     with pytest.raises(ExerciseFeedback, match="you predicted") as caught:
         check_iss(check_authorization_response, predicted={**right, "missing iss, not advertised": True})
     assert "only where the metadata promises it" in caught.value.hint
+
+
+def test_a_wrong_prediction_is_told_before_any_row_gives_the_answer(capsys):
+    """The table's expected column holds the answers: with a wrong prediction and wrong code it
+    must not be printed before the prediction is graded."""
+    wrong = {"default port": False, "missing iss, not advertised": False, "other issuer, not advertised": False}
+    with pytest.raises(ExerciseFeedback, match="you predicted"):
+        check_iss(normalising, exercise="Exercise test-iss-prediction", predicted=wrong)
+    out = capsys.readouterr().out
+    assert "raises" not in out and "returns the code" not in out
+
+
+def test_the_predicted_cases_are_not_the_demonstrated_ones():
+    """The notebook's cell before the exercise shows a trailing slash, capitals and a promised
+    missing iss being refused: none of them may be a predicted row."""
+    from helpers.graders.iss_check import PREDICTED
+    assert not {"trailing slash", "capital letters", "missing iss, advertised"} & set(PREDICTED)
 
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "07_real_mcp_clients_and_okta.ipynb"

@@ -70,6 +70,9 @@ def grade_iss_check(check: Callable[..., Any]) -> list[Row]:
                  "lookalike through.", "compare with ==, without rstrip('/'), lower() or URL parsing."),
         _refuses(check, "capital letters", _response(iss=ISSUER.replace("id.example.com", "ID.example.com")), True,
                  "no case folding either: the specification forbids every normalising.", "compare with ==, nothing else."),
+        _refuses(check, "default port", _response(iss=ISSUER.replace("id.example.com", "id.example.com:443")), True,
+                 "':443' is the https default, yet '…com:443/…' is another string: RFC 9207 adds no default port.",
+                 "compare with ==, without URL parsing."),
         _refuses(check, "missing iss, advertised", _response(iss=None), True,
                  "a server that promises iss always sends it: a response without one may be from another server.",
                  "if iss is missing and iss_advertised is True, raise."),
@@ -101,18 +104,25 @@ def grade_iss_check(check: Callable[..., Any]) -> list[Row]:
 
 
 #: The rows the learner predicts first (``True``: must be refused), and why, in the specification's terms.
-PREDICTED = ("trailing slash", "missing iss, not advertised", "other issuer, not advertised")
-_WHY_PREDICTED = ("RFC 9207 compares exactly, so a trailing slash is another issuer: refused. A missing iss is "
-                  "refused only where the metadata promises it (Okta's does not say so), and a present iss is "
+#: None of them is shown by the notebook's demonstration before the exercise (it shows a trailing slash,
+#: capitals and a missing iss that is promised).
+PREDICTED = ("default port", "missing iss, not advertised", "other issuer, not advertised")
+_WHY_PREDICTED = ("RFC 9207 compares exactly, so an issuer with ':443' added is another issuer: refused. A missing iss "
+                  "is refused only where the metadata promises it (Okta's does not say so), and a present iss is "
                   "compared whatever the metadata says: another issuer is refused.")
+#: What each predicted row expects: fixed by the specification, known before the learner's code runs.
+_MUST_REFUSE = {"default port": True, "missing iss, not advertised": False, "other issuer, not advertised": True}
 
 
 def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.2", predicted: dict | None = None) -> list[Row]:
-    """The exercise's check cell: grade ``check_authorization_response`` and report; then, when
-    ``predicted`` is given (``{row name: True if it must be refused}`` for :data:`PREDICTED`),
-    compare the learner's prediction with the rows."""
+    """The exercise's check cell. When ``predicted`` is given (``{row name: True if it must be refused}``
+    for :data:`PREDICTED`), a wrong prediction is told first, before any row (whose ``expected``
+    column would give it away) is printed; then grade ``check_authorization_response``, report, and
+    confirm the prediction."""
     if predicted is not None:
         require_answer(exercise, "must_refuse", predicted)
+        if dict(predicted) != _MUST_REFUSE:  # raises: the prediction is graded before the code
+            check_prediction(exercise, dict(predicted), _MUST_REFUSE, name="must_refuse", explanation=_WHY_PREDICTED)
     first = calls(check, _response(), STATE, ISSUER, True)
     if first.exception is None and first.value is None and calls(check, _response(iss=None), STATE, ISSUER, True).value is None:
         raise ExerciseFeedback(exercise, "your function still returns nothing: its body is `...`.",
@@ -123,5 +133,6 @@ def check_iss(check: Callable[..., Any], *, exercise: str = "Exercise 7.2", pred
            "exactly, refuses a missing iss where it is promised, a wrong state, and never shows a code or a forged error.")
     if predicted is not None:
         actual = {row.name: row.expected == "raises" for row in rows if row.name in PREDICTED}
+        assert actual == _MUST_REFUSE, actual  # the rows and the table of answers agree
         check_prediction(exercise, dict(predicted), actual, name="must_refuse", explanation=_WHY_PREDICTED)
     return rows
