@@ -60,7 +60,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
            Exercise("4.4", copied=1, predicted=1)),
     "05": (Exercise("5.1", written=3), Exercise("5.2", predicted=1), Exercise("5.3", predicted=1)),
     "06": (Exercise("6.1", written=3, predicted=2), Exercise("6.2", written=23), Exercise("6.3", written=2, predicted=3)),
-    "07": (Exercise("7.1", written=2), Exercise("7.2", written=8, predicted=3)),
+    "07": (Exercise("7.1", written=2), Exercise("7.2", written=8, copied=4, predicted=3)),
     "08": (Exercise("8.1", written=11, copied=4), Exercise("8.2", written=7)),
     "09": (Exercise("9.1", written=6, predicted=2),),
     "10": (Exercise("10.1", written=3, copied=2, predicted=2), Exercise("10.2", written=1, predicted=2)),
