@@ -63,7 +63,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "07": (Exercise("7.1", written=2), Exercise("7.2", written=8, predicted=3)),
     "08": (Exercise("8.1", written=11, copied=4), Exercise("8.2", written=7)),
     "09": (Exercise("9.1", written=6, predicted=2),),
-    "10": (Exercise("10.1", written=5, predicted=2), Exercise("10.2", written=1, predicted=2)),
+    "10": (Exercise("10.1", written=3, copied=2, predicted=2), Exercise("10.2", written=1, predicted=2)),
 }
 #: The course's parts: the guide's path, beyond the guide, and the optional attack lab (INSTRUCTORS.md's sessions).
 PARTS = {"the guide's path": ("01", "02", "03", "04", "05", "06"), "beyond the guide": ("07", "08", "09"),

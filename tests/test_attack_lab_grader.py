@@ -52,6 +52,17 @@ def test_each_defence_line_is_in_the_function_the_notebook_names(attack):
     assert line.strip() in shown and qualname in shown and module.split(".")[-1] in shown
 
 
+def test_the_replay_refused_where_the_audience_is_the_urls_own_names_the_audience_check():
+    assert "audience=audience," in held_by("stolen token, audience = its URL")
+    assert "OktaJWTVerifier.__init__" in held_by("stolen token, audience = its URL")
+
+
+def test_held_by_says_when_the_line_is_the_local_stand_in_for_okta():
+    assert "the local stand-in for Okta" in held_by("rotated refresh token replayed")
+    assert "the local stand-in for Okta" in held_by("token for a lookalike's URL")
+    assert "stand-in" not in held_by("token sent to a lookalike")  # the learner's own code
+
+
 # -- Exercise 10.1: the replay --------------------------------------------------------------------------
 
 
@@ -86,6 +97,8 @@ def test_a_replay_without_mcps_accept_header_is_named(lab):
     with pytest.raises(ExerciseFeedback) as info:
         check(lab, without_accept, (200, 401))
     assert "accept" in info.value.problem and "Server-Sent Events" in info.value.hint
+    # the calculator ran the tool (200): the feedback must not lead with a status that reads as success
+    assert "HTTP 200" not in info.value.problem and "406" in info.value.problem
 
 
 def test_a_replay_that_raises_is_one_clear_line(lab):
@@ -139,10 +152,11 @@ def test_the_switched_off_solution_passes_and_the_lookalike_replays(lab, capsys)
     assert "✅ Exercise 10.2" in capsys.readouterr().out
 
 
-def test_a_copy_that_switches_nothing_off_is_named(lab):
+def test_a_copy_that_switches_nothing_off_is_named(lab, capsys):
     with pytest.raises(ExerciseFeedback) as info:
         check_switched_off("Exercise 10.2", TokenManager, RED, **manager_lab(lab))
     assert "the copy's binding is off" in info.value.problem
+    assert "own server: add" in capsys.readouterr().out  # a wrong copy: the rows' table helps find it
 
 
 def test_a_copy_that_allows_nothing_breaks_its_own_server_and_is_named(lab):
@@ -151,9 +165,10 @@ def test_a_copy_that_allows_nothing_breaks_its_own_server_and_is_named(lab):
     assert "everything else still holds" in info.value.problem and "the copy's binding is off" in info.value.problem
 
 
-def test_a_wrong_prediction_is_named(lab):
+def test_a_wrong_prediction_is_named_without_showing_the_red_rows(lab, capsys):
     with pytest.raises(ExerciseFeedback) as info:
         check_switched_off("Exercise 10.2", careless(True), {"lookalike gets the token"}, **manager_lab(lab))
     assert info.value.problem == "1 of 3 checks failed: your prediction of the red rows."
+    assert "token(s) captured" not in capsys.readouterr().out  # the rows' table would give the answer away
     with pytest.raises(ExerciseFeedback, match="still `...`"):
         check_switched_off("Exercise 10.2", careless(True), ..., **manager_lab(lab))

@@ -127,3 +127,42 @@ def test_the_notebook_solution_is_the_recipe_verbatim():
     for piece in (recipe.AgentExchangeError, recipe.exchange_for_access_token, recipe._post):
         assert inspect.getsource(piece).rstrip("\n") in solutions[0], f"{piece.__name__} differs from the recipe"
     assert f'JWT_BEARER = "{recipe.JWT_BEARER}"' in solutions[0]
+
+
+def form_as_json(token_endpoint, id_jag, client_assertion):
+    """A request Okta refuses before it looks at the ID-JAG: JSON instead of a form."""
+    response = requests.post(token_endpoint, json={"grant_type": JWT_BEARER, "assertion": id_jag, **client_assertion},
+                             timeout=10)
+    if response.status_code != 200:
+        error = response.json()
+        raise RuntimeError(f"{error.get('error')}: {error.get('error_description')}")
+    return response.json()
+
+
+def nested_assertion(token_endpoint, id_jag, client_assertion):
+    return solution(token_endpoint, id_jag, {"client_assertion": str(client_assertion)})
+
+
+@pytest.mark.parametrize("exchange, okta_said, fix", [
+    (form_as_json, "must specify a 'grant_type'", "not json="),
+    (nested_assertion, "The client_assertion_type is invalid.", "**client_assertion"),
+])
+def test_a_wrong_request_is_named_with_what_okta_answered(okta, exchange, okta_said, fix):
+    """The request is wrong and the function raises with Okta's reason: the fresh row quotes Okta and says
+    what to change; the message row does not blame a message that does say why."""
+    rows = grade_id_jag_exchange(exchange, okta)
+    assert names(rows) == ["a fresh ID-JAG", "the token: sub and cid"]
+    fresh = rows[0]
+    assert "Okta refused the request" in fresh.why and "invalid_request" in fresh.why and okta_said in fresh.why and fix in fresh.fix
+    assert next(row for row in rows if row.name == "the refusal's message").got == "says why"
+
+
+def test_okta_is_not_quoted_when_the_message_holds_a_token(okta):
+    def leaky_json(token_endpoint, id_jag, client_assertion):
+        try:
+            return form_as_json(token_endpoint, id_jag, client_assertion)
+        except RuntimeError as refusal:
+            raise RuntimeError(f"{refusal} for {id_jag}") from None
+
+    fresh = grade_id_jag_exchange(leaky_json, okta)[0]
+    assert not fresh.passed and "your exception" not in fresh.why

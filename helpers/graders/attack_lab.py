@@ -46,6 +46,7 @@ __all__ = ["DEFENCES", "Lookalike", "call_tool", "check_replay", "check_switched
 DEFENCES: dict[str, tuple[str, str, str]] = {
     "token sent to a lookalike": ("self.bound_servers.check(request.url)", "helpers.bearer_auth",
                                   "RenewingBearerAuth.async_auth_flow"),
+    "stolen token, audience = its URL": ("audience=audience,", "helpers.verification", "OktaJWTVerifier.__init__"),
     "token for a lookalike's URL": ("raise errors.invalid_target(resource, request)", "helpers.local_okta.oauth",
                                     "build_oauth_server"),
     "secret phished via metadata": ("if issuer not in named:", "helpers.discovery", "_pick_issuer"),
@@ -80,7 +81,8 @@ def held_by(attack: str) -> str:
     line, module, qualname = DEFENCES[attack]
     source_file = Path(inspect.getfile(importlib.import_module(module)))
     path = source_file.relative_to(Path(inspect.getfile(helpers)).parent.parent).as_posix()
-    return f"🛡 held by  {line.strip()}\n           ({path}, {qualname})"
+    stand_in = ", the local stand-in for Okta" if module.startswith("helpers.local_okta") else ""
+    return f"🛡 held by  {line.strip()}\n           ({path}, {qualname}{stand_in})"
 
 
 def show(rows: Iterable[Row]) -> None:
@@ -189,7 +191,8 @@ def _request_problem(response: Any, token: str) -> tuple[str, str, str] | None:
                 "an MCP client sends its access token in the Authorization header, after the word Bearer.",
                 'headers={"Authorization": f"Bearer {stolen_token}", ...}.')
     if "text/event-stream" not in headers.get("Accept", "") or "application/json" not in headers.get("Accept", ""):
-        return (f"the server answered HTTP {response.status_code}: your request does not accept both of MCP's answers.",
+        return ("your request does not say it accepts both of MCP's answers (JSON and an SSE stream): this calculator "
+                "let it through, but the MCP specification requires it, and a strict server answers 406.",
                 "MCP's streamable HTTP transport asks a client to accept JSON and a Server-Sent Events stream.",
                 f'add "Accept": "{MCP_ACCEPT}" to the headers.')
     params = body.get("params") if isinstance(body.get("params"), dict) else {}
@@ -236,16 +239,15 @@ def check_replay(exercise: str, replay: Callable[[str, str], Any], stolen_token:
 
 
 def check_switched_off(exercise: str, manager_class: type, predicted_red: Any, **lab: Any) -> list[Row]:
-    """Exercise 10.2: run :func:`manager_rows` with the learner's copy, show the table, then grade that
-    the copy switches the binding off (and only it) and that ``predicted_red`` names the red rows."""
+    """Exercise 10.2: run :func:`manager_rows` with the learner's copy and grade that the copy switches
+    the binding off (and only it) and that ``predicted_red`` names the red rows. The rows' table is
+    shown unless only the prediction is wrong (it would show the answer before the second try)."""
     require_answer(exercise, "predicted_red", predicted_red)
     try:
         rows = manager_rows(manager_class, **lab)
     except Exception as error:  # the learner's subclass could not be made or used
         raise ExerciseFeedback(exercise, f"your copy raised {type(error).__name__}: {str(error)[:120]}",
                                "read the error, fix the exercise cell and run it again, then this one.") from None
-    show(rows)
-    print()
     red = {row.name for row in rows if not row.passed}
     predicted = {predicted_red} if isinstance(predicted_red, str) else set(predicted_red)
     names = [row.name for row in rows]
@@ -262,6 +264,9 @@ def check_switched_off(exercise: str, manager_class: type, predicted_red: Any, *
             "authorization server work? (" + "; ".join(names) + ")",
             "predicted_red is a set of row names from the table above."),
     ]
+    if not all(row.passed for row in graded[:2]) or predicted == red:  # the table would give a wrong prediction away
+        show(rows)
+        print()
     report(exercise, graded, success="with the binding off, the lookalike gets the token and replays it. "
            "Now put the defence back: the next cell runs the same attacks against TokenManager itself.")
     return rows

@@ -27,6 +27,9 @@ from .report import Row, report
 __all__ = ["check_id_jag_exchange", "grade_id_jag_exchange"]
 
 SCOPE = "calculator.add"
+# The errors a token endpoint answers (RFC 6749 section 5.2): a message naming one names Okta's refusal.
+OKTA_ERRORS = ("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+               "invalid_scope")
 RAISE_FIX = ("after the POST, check response.status_code (or call response.raise_for_status()) and raise with Okta's "
              "error and error_description; return response.json() only for a 200.")
 
@@ -93,15 +96,32 @@ class _Grader:
         why = fix = ""
         if not passed:
             said = str(outcome.error or "")
+            answered = self.okta_answered(outcome)
             if "scope" in said:
                 why, fix = ("Okta refused a 'scope' in step 2: the ID-JAG already carries the scopes it granted at step 1.",
                             "post only grant_type, assertion and the two client_assertion fields.")
+            elif "grant_type" in said:
+                why = f"{answered}: it found no form field grant_type in your request."
+                fix = "post a form, data={...}, not json={...}: Okta's token endpoint reads form fields only."
+            elif "client_assertion_type" in said or "No client credentials" in said:
+                why = f"{answered}: it did not find the agent's client authentication in the form."
+                fix = ("the two client_assertion fields (client_assertion_type, client_assertion) go into the form "
+                       "as they are, **client_assertion, not nested under one key.")
             else:
-                why = ("a fresh ID-JAG should give Okta's token response (token_type Bearer, access_token): the JWT bearer "
-                       "grant with the ID-JAG as assertion, authenticated by the agent's client assertion.")
+                why = ((f"{answered}. " if answered else "") + "A fresh ID-JAG should give Okta's token response "
+                       "(token_type Bearer, access_token): the JWT bearer grant with the ID-JAG as assertion, "
+                       "authenticated by the agent's client assertion.")
                 fix = ('data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": id_jag, '
                        "**client_assertion}, posted to token_endpoint; return response.json().")
         return Row("a fresh ID-JAG", "Okta's token response", outcome.describe(), passed, why, fix)
+
+    def okta_answered(self, outcome: _Outcome) -> str:
+        """The first line of the learner's exception if it names Okta's error and holds no token, else ""."""
+        shown = outcome.shown
+        if outcome.error is None or not any(code in shown for code in OKTA_ERRORS) \
+                or any(secret and secret in shown for secret in self.secrets):
+            return ""
+        return f'Okta refused the request (your exception: "{(str(outcome.error).splitlines() or [""])[0][:160]}")'
 
     def token_row(self, outcome: _Outcome) -> Row:
         token = outcome.value.get("access_token") if isinstance(outcome.value, dict) else None
@@ -131,7 +151,9 @@ class _Grader:
             return Row("the refusal's message", "Okta's error, no token", "nothing raised", False,
                        "a refusal should raise with Okta's reason.", RAISE_FIX)
         leaked = any(secret and secret in o.shown for o, _ in raised for secret in self.secrets)
-        says_why = all("invalid_grant" in o.shown or text in o.shown for o, text in raised)
+        # judged on the refusal raised: Okta's reason for the replay or the audience, or (a request Okta
+        # refuses before it looks at the ID-JAG, see the first row) Okta's error for that request
+        says_why = all(text in o.shown or any(code in o.shown for code in OKTA_ERRORS) for o, text in raised)
         got = "shows a token" if leaked else ("says why" if says_why else "does not say why")
         return Row("the refusal's message", "Okta's error, no token", got, says_why and not leaked,
                    "the message must name Okta's error (error, error_description) and never hold the ID-JAG or the "
