@@ -69,7 +69,7 @@ def test_the_stub_is_asked_for_an_answer_and_counts_no_wrong_try():
 
 def test_signing_for_the_issuer_is_refused_by_the_server_and_named(okta):
     rows = grade_client_assertion(variant(aud=lambda cid, endpoint, now: endpoint.rsplit("/v1/", 1)[0]), okta)
-    assert failing(rows) == ["token granted", "aud"]
+    assert failing(rows) == ["token granted", "same assertion again", "aud"]
     granted = rows[0]
     assert "must be the endpoint invoked for the request" in granted.got  # the server's own words
     assert next(row for row in rows if row.name == "aud").got == "the issuer"
@@ -83,6 +83,28 @@ def test_no_jti_lets_a_replay_through(okta):
     assert failing(grade_client_assertion(variant(jti=None), okta)) == ["same assertion again", "two calls, two jtis"]
 
 
+def test_the_replay_row_is_not_reached_when_the_first_assertion_is_refused(okta):
+    # Before: a refused assertion with a jti got a tick for a replay that was never sent.
+    rows = {row.name: row for row in grade_client_assertion(variant(aud="https://elsewhere.example/token"), okta)}
+    replay = rows["same assertion again"]
+    assert not replay.passed and replay.got == "not reached: the first one was refused"
+    assert "fix [token granted] first" in replay.why
+
+
+def test_a_jti_made_from_the_time_is_named(okta):
+    rows = grade_client_assertion(variant(jti=lambda cid, endpoint, now: f"{cid}-{now}"), okta)
+    row = next(row for row in rows if row.name == "two calls, two jtis")
+    assert failing(rows) == ["two calls, two jtis"] and row.got == "the same jti" and "built from the time" in row.why
+
+
+def test_a_stopped_server_is_named_not_a_traceback():
+    stopped = start_local_okta(name="test-client-assertion-stopped")
+    stopped.stop()
+    with pytest.raises(ExerciseFeedback, match="authorization server is stopped") as caught:
+        check_client_assertion(make_client_assertion, okta=stopped)
+    assert caught.value.try_number == 0
+
+
 def test_a_long_lifetime(okta):
     rows = grade_client_assertion(variant(exp=lambda cid, endpoint, now: now + 1800), okta)
     assert failing(rows) == ["lifetime"]  # Okta allows an hour; the exercise asks for one request's worth
@@ -94,7 +116,7 @@ def test_no_kid_header(okta):
 
 def test_sub_left_out(okta):
     rows = grade_client_assertion(variant(sub=None), okta)
-    assert failing(rows) == ["token granted", "iss = sub = client id"]
+    assert failing(rows) == ["token granted", "same assertion again", "iss = sub = client id"]
     assert "subject claim" in rows[0].got
 
 

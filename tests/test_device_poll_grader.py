@@ -73,6 +73,31 @@ def leaks_the_code(token_endpoint, client_id, device_code, interval, sleep=time.
         raise RuntimeError(f"device code {device_code} failed: {error}") from None
 
 
+def raises_for_status(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    # The most common mistake: authorization_pending is HTTP 400, which raise_for_status turns into an error.
+    while True:
+        sleep(interval)
+        answer = requests.post(token_endpoint, data={"grant_type": GRANT, "device_code": device_code, "client_id": client_id}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+
+def slows_down_once(token_endpoint, client_id, device_code, interval, sleep=time.sleep):
+    extra = 0
+    while True:
+        sleep(interval + extra)
+        extra = 0  # the longer wait was for one poll only: the mistake
+        answer = requests.post(token_endpoint, data={"grant_type": GRANT, "device_code": device_code, "client_id": client_id}, timeout=10)
+        body = answer.json()
+        if answer.status_code == 200:
+            return body
+        if body["error"] == "slow_down":
+            extra = 5
+        if body["error"] in ("authorization_pending", "slow_down"):
+            continue
+        raise RuntimeError(body["error"])
+
+
 def test_the_solution_passes_every_row_in_well_under_a_second_of_waiting(okta):
     started = time.monotonic()
     rows = grade_device_poll(solution, okta)
@@ -92,7 +117,8 @@ def test_ignoring_slow_down_gets_the_slow_down_row(okta):
 
 def test_returning_an_error_body_gets_the_refusal_rows(okta):
     rows = grade_device_poll(returns_errors, okta)
-    assert failed(rows) == ["expired_token", "access_denied"]
+    assert failed(rows) == ["expired_token", "access_denied", "messages"]  # no exception raised: no message to read
+    assert next(row for row in rows if row.name == "messages").got == "not reached: no refusal raised"
     assert "returned the error body (expired_token)" in [row.got for row in rows]
 
 
@@ -125,3 +151,35 @@ def test_a_long_run_of_gaps_stays_one_short_cell(okta):
     # A loop that ignores slow_down polls on until the code expires: the row stays readable.
     row = next(r for r in grade_device_poll(ignores_slow_down, okta) if r.name == "slow_down")
     assert not row.passed and row.got.count(" s,") <= 2 and "polls, shortest 5 s" in row.got
+
+
+def test_rows_the_loop_never_reached_fail_as_not_reached(okta):
+    # Before: "waits the interval" ticked for a loop that polled once, and "messages" for one that raised nothing.
+    rows = {row.name: row for row in grade_device_poll(raises_for_status, okta)}
+    assert not rows["waits the interval"].passed and rows["waits the interval"].got == "not reached: one poll"
+    assert "fix [approved] first" in rows["waits the interval"].why
+    assert not rows["expired_token"].passed and rows["expired_token"].got.startswith("not reached: raised HTTPError")
+    stub_rows = {row.name: row for row in grade_device_poll(stub, okta)}
+    assert [name for name, row in stub_rows.items() if row.got.startswith("not reached")] == [
+        "waits the interval", "slow_down", "expired_token", "access_denied", "messages"]
+    assert not any(row.passed for row in stub_rows.values())
+
+
+def test_raise_for_status_is_named_as_the_cause(okta):
+    rows = {row.name: row for row in grade_device_poll(raises_for_status, okta)}
+    assert "come back as HTTP 400" in rows["approved"].why and "raise_for_status" in rows["approved"].why
+    assert rows["slow_down"].got == "raised HTTPError at slow_down" and "no failure" in rows["slow_down"].why
+    assert rows["access_denied"].passed  # 403 raises too, after the refusal: that row was really tested
+
+
+def test_slowing_down_once_is_told_to_keep_the_longer_interval(okta):
+    row = next(r for r in grade_device_poll(slows_down_once, okta) if r.name == "slow_down")
+    assert not row.passed and row.got.startswith("gaps 10 s, 5 s") and "waited longer once, then went back" in row.why
+
+
+def test_a_stopped_server_is_named_not_a_traceback():
+    stopped = start_local_okta(name="test-device-poll-stopped")
+    stopped.stop()
+    with pytest.raises(ExerciseFeedback, match="authorization server is stopped") as caught:
+        check_device_poll(solution, okta=stopped)
+    assert caught.value.try_number == 0

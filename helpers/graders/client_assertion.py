@@ -79,17 +79,20 @@ def grade_client_assertion(make_client_assertion: Callable[..., Any], okta: Loca
                 "iss and sub = client_id, aud = token_endpoint, exp a minute ahead, a uuid4 jti, RS256 with the kid.")]
     if granted.status_code == 200:
         replayed = _answer(_post(okta, first))
-        replay_ok = "already been used" in replayed
-    else:  # nothing to replay; a jti is what would make the server refuse a second use
-        replayed, replay_ok = "not sent: the first one was refused", bool(claims.get("jti"))
-    rows.append(Row("same assertion again", "refused: already used", replayed, replay_ok,
-                    "Okta accepts an assertion once only if it has a jti: without one, anyone who copies it from a log "
-                    "or a proxy gets tokens with it until it expires.",
-                    'add "jti": str(uuid.uuid4()) to the claims.'))
+        rows.append(Row("same assertion again", "refused: already used", replayed, "already been used" in replayed,
+                        "Okta accepts an assertion once only if it has a jti: without one, anyone who copies it from a "
+                        "log or a proxy gets tokens with it until it expires.",
+                        'add "jti": str(uuid.uuid4()) to the claims.'))
+    else:  # nothing to replay: not tested, so not passed
+        rows.append(Row("same assertion again", "refused: already used", "not reached: the first one was refused", False,
+                        "not tested, because the first assertion was refused and there was nothing to replay: fix "
+                        "[token granted] first, then this row is tested.", "fix [token granted] first."))
     jtis = (claims.get("jti"), claims_again.get("jti"))
     rows.append(Row("two calls, two jtis", "different jtis", "different" if jtis[0] and jtis[0] != jtis[1]
                     else ("no jti" if not jtis[0] else "the same jti"), bool(jtis[0]) and jtis[0] != jtis[1],
-                    "each assertion needs a jti of its own: Okta refuses a jti it has seen, so a fixed one works once.",
+                    "each assertion needs a jti of its own: Okta refuses a jti it has seen. "
+                    + ("Your assertions have none." if not jtis[0] else "Two calls made the same jti (a fixed one, or "
+                       "one built from the time, which repeats within a second)."),
                     'make the jti inside the function: "jti": str(uuid.uuid4()).'))
     audience = claims.get("aud")
     rows.append(Row("aud", "the token endpoint", "the token endpoint" if audience == endpoint else
@@ -142,6 +145,10 @@ def check_client_assertion(make_client_assertion: Callable[..., Any], *, okta: L
     try:
         with server.rate_limit_suspended():
             rows = grade_client_assertion(make_client_assertion, server)
+    except requests.ConnectionError:  # the grader's own requests: the server it was handed is stopped
+        raise ExerciseFeedback(exercise, "the authorization server is stopped (the checkpoint stops it).",
+                               "run the setup cell again, then your exercise cell, then this one.",
+                               wrong_try=False) from None
     finally:
         if own:
             server.stop()

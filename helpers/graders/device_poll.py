@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from ..exercises import ExerciseFeedback
 from ..local_okta import LocalOkta, start_local_okta
 from ..local_okta.activate import approve
 from .report import Row, report
@@ -146,31 +147,10 @@ def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
     start = saved_clock()
     try:
         approved = _Run(okta, {2: lambda r: r.approve()}, start).run(poll_for_token)  # approved before the second poll
-        rows.append(Row(
-            "approved", "returns the tokens", approved.outcome(), approved.got_tokens(),
-            why="once the user approved, the token endpoint answered 200 with the tokens, but your function did not "
-            "return that answer (or never got there).",
-            fix="loop: sleep(interval), post grant_type=urn:ietf:params:oauth:grant-type:device_code with device_code "
-            "and client_id, and return response.json() when the status is 200.",
-        ))
-        gaps = approved.gaps()
-        waited = bool(approved.polls) and all(gap >= INTERVAL for gap in gaps) and "slow_down" not in approved.answers()
-        rows.append(Row(
-            "waits the interval", f"≥ {INTERVAL} s between polls", _gaps_text(approved), waited,
-            why="polls came sooner than the interval the server named, so it answered slow_down: a client that polls "
-            "faster than asked loads the server and, at Okta, can be rate-limited.",
-            fix="call sleep(interval) before every poll, inside the loop (never poll twice without sleeping).",
-        ))
+        rows.append(_approved_row(approved))
+        rows.append(_interval_row(approved))
         slowed = _Run(okta, {1: _slow_down, 4: lambda r: r.approve()}, start).run(poll_for_token)
-        after = slowed.gaps()[slowed.answers().index("slow_down"):] if "slow_down" in slowed.answers() else []
-        obeyed = slowed.got_tokens() and slowed.answers().count("slow_down") == 1 and bool(after) \
-            and all(gap >= INTERVAL + 5 for gap in after)
-        rows.append(Row(
-            "slow_down", f"then ≥ {INTERVAL + 5} s between polls", _gaps_text(slowed), obeyed,
-            why="after slow_down the interval must grow by 5 s for that poll and every later one (RFC 8628, 3.5); "
-            "your loop kept the old pace (the server answered slow_down again) or stopped.",
-            fix="on error == 'slow_down': interval += 5, then continue the loop (keep the new interval).",
-        ))
+        rows.append(_slow_down_row(slowed))
         okta.set_device_code_lifetime(12)
         try:
             expired = _Run(okta, {}, start).run(poll_for_token)
@@ -179,18 +159,100 @@ def grade_device_poll(poll_for_token: Callable, okta: LocalOkta) -> list[Row]:
         rows.append(_refusal_row("expired_token", expired, "expired_token"))
         denied = _Run(okta, {1: lambda r: r.approve(deny=True)}, start).run(poll_for_token)
         rows.append(_refusal_row("access_denied", denied, "access_denied"))
-        shown = [run for run in (expired, denied) if run.leaked()]
-        rows.append(Row(
-            "messages", "no device code", "device code in a message" if shown else "none shown", not shown,
-            why="your error message contains the device code: whoever reads the log can redeem it if the user "
-            "approves later.", fix="say what happened (expired, denied), never the device code or a token.",
-        ))
+        rows.append(_messages_row(expired, denied))
     finally:
         okta.device_flow.clock = saved_clock
     return rows
 
 
+def _not_reached(name: str, expected: str, got: str, first: str, because: str) -> Row:
+    """A row the learner's code never let the grader test: shown as not reached, and failed (never a tick)."""
+    return Row(name, expected, f"not reached: {got}", False,
+               why=f"not tested, because {because}: fix [{first}] first, then this row is tested.",
+               fix=f"fix [{first}] first.")
+
+
+def _stopped_early(run: _Run) -> bool:
+    """The function raised (not stopped by the grader) at an answer that only means "wait"."""
+    return run.error is not None and not isinstance(run.error, _Runaway) \
+        and run.answers()[-1:] in (["authorization_pending"], ["slow_down"])
+
+
+def _approved_row(run: _Run) -> Row:
+    why = ("once the user approved, the token endpoint answered 200 with the tokens, but your function did not "
+           "return that answer (or never got there).")
+    if isinstance(run.error, requests.HTTPError) and _stopped_early(run):
+        why = ("your function raised HTTPError at the first authorization_pending: authorization_pending and "
+               "slow_down come back as HTTP 400, and they are not failures. Do not call raise_for_status; read the "
+               "answer's error field (section 1.2).")
+    elif _stopped_early(run):
+        why = (f"your function raised at {run.answers()[-1]}, which only means \"not yet, poll again\": keep "
+               "polling until the answer is 200 (the tokens) or another error.")
+    return Row(
+        "approved", "returns the tokens", run.outcome(), run.got_tokens(), why=why,
+        fix="loop: sleep(interval), post grant_type=urn:ietf:params:oauth:grant-type:device_code with device_code "
+        "and client_id, and return response.json() when the status is 200.",
+    )
+
+
+def _interval_row(run: _Run) -> Row:
+    expected = f"≥ {INTERVAL} s between polls"
+    if len(run.polls) < 2:
+        return _not_reached("waits the interval", expected, _gaps_text(run), "approved",
+                            "your loop polled less than twice, so there is no gap between polls to measure")
+    waited = all(gap >= INTERVAL for gap in run.gaps()) and "slow_down" not in run.answers()
+    return Row(
+        "waits the interval", expected, _gaps_text(run), waited,
+        why="polls came sooner than the interval the server named, so it answered slow_down: a client that polls "
+        "faster than asked loads the server and, at Okta, can be rate-limited.",
+        fix="call sleep(interval) before every poll, inside the loop (never poll twice without sleeping).",
+    )
+
+
+def _slow_down_row(run: _Run) -> Row:
+    expected = f"then ≥ {INTERVAL + 5} s between polls"
+    answers = run.answers()
+    if "slow_down" not in answers:
+        return _not_reached("slow_down", expected, _gaps_text(run), "approved",
+                            "your loop stopped before the server could ask it to slow down")
+    after = run.gaps()[answers.index("slow_down"):]
+    obeyed = run.got_tokens() and answers.count("slow_down") == 1 and bool(after) \
+        and all(gap >= INTERVAL + 5 for gap in after)
+    got = _gaps_text(run)
+    if answers[-1] == "slow_down" and run.error is not None and not isinstance(run.error, _Runaway):
+        got = f"{run.outcome()} at slow_down"
+        why = ("your loop stopped at slow_down, which is no failure: it means \"wait 5 s longer from now on\", and "
+               "comes back as HTTP 400 like authorization_pending.")
+    elif any(gap >= INTERVAL + 5 for gap in after) and any(gap < INTERVAL + 5 for gap in after):
+        why = ("you waited longer once, then went back: after slow_down the longer interval is kept for every later "
+               "poll (RFC 8628, 3.5), so the server answered slow_down again.")
+    else:
+        why = ("after slow_down the interval must grow by 5 s for that poll and every later one (RFC 8628, 3.5); "
+               "your loop kept the old pace (the server answered slow_down again) or stopped.")
+    return Row("slow_down", expected, got, obeyed, why=why,
+               fix="on error == 'slow_down': interval += 5, then continue the loop (keep the new interval).")
+
+
+def _messages_row(*runs: _Run) -> Row:
+    shown = [run for run in runs if run.leaked()]
+    refused = [run for run in runs if run.error is not None and not isinstance(run.error, _Runaway)
+               and run.answers()[-1:] in (["expired_token"], ["access_denied"])]
+    if not shown and not refused:
+        return _not_reached("messages", "no device code", "no refusal raised", "expired_token",
+                            "your function raised no exception at expired_token or access_denied, so there was no "
+                            "message to read")
+    return Row(
+        "messages", "no device code", "device code in a message" if shown else "none shown", not shown,
+        why="your error message contains the device code: whoever reads the log can redeem it if the user "
+        "approves later.", fix="say what happened (expired, denied), never the device code or a token.",
+    )
+
+
 def _refusal_row(name: str, run: _Run, error: str) -> Row:
+    if error not in run.answers() and not isinstance(run.error, _Runaway):
+        at = f"at {run.answers()[-1]}" if run.polls else "with no poll"
+        return _not_reached(name, "raises, stops polling", f"{run.outcome()} {at}", "approved",
+                            f"your function stopped before the server answered {error}")
     stopped = run.error is not None and not isinstance(run.error, _Runaway) and run.answers()[-1:] == [error]
     return Row(
         name, "raises, stops polling", run.outcome(), stopped,
@@ -218,6 +280,10 @@ def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None
     try:
         with server.rate_limit_suspended():
             rows = grade_device_poll(poll_for_token, server)
+    except requests.ConnectionError:  # the grader's own requests: the server it was handed is stopped
+        raise ExerciseFeedback(exercise, "the authorization server is stopped (the checkpoint stops it).",
+                               "run the setup cell again, then your exercise cell, then this one.",
+                               wrong_try=False) from None
     finally:
         if own:
             server.stop()
