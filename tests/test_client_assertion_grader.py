@@ -91,6 +91,17 @@ def test_the_replay_row_is_not_reached_when_the_first_assertion_is_refused(okta)
     assert "fix [token granted] first" in replay.why
 
 
+def test_a_jti_made_from_the_time_is_named_even_across_a_second_boundary(okta):
+    """The grader's two calls see one clock reading: a time-based jti is caught even when the two calls
+    fall in different seconds (a slow machine; here each call waits 1.1 s before reading the clock)."""
+    def make(client_id, token_endpoint, private_key_pem, kid):
+        time.sleep(1.1)
+        return variant(jti=lambda cid, endpoint, now: f"{cid}-{int(time.time())}")(client_id, token_endpoint,
+                                                                                   private_key_pem, kid)
+    rows = grade_client_assertion(make, okta)
+    assert {row.name: row.got for row in rows}["two calls, two jtis"] == "the same jti"
+
+
 def test_a_jti_made_from_the_time_is_named(okta):
     rows = grade_client_assertion(variant(jti=lambda cid, endpoint, now: f"{cid}-{now}"), okta)
     row = next(row for row in rows if row.name == "two calls, two jtis")

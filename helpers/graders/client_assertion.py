@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import jwt
 import requests
@@ -64,8 +65,11 @@ def grade_client_assertion(make_client_assertion: Callable[..., Any], okta: Loca
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     client_id, endpoint, kid = okta.clients[LABEL].client_id, okta.token_endpoint, jwk["kid"]
-    first = make_client_assertion(client_id, endpoint, pem, kid)
-    second = make_client_assertion(client_id, endpoint, pem, kid)
+    # Both calls see the same clock reading, as two calls within one second do: a jti built from the
+    # time then repeats every time, instead of only when the two calls fall in the same second.
+    with mock.patch("time.time", return_value=time.time()):
+        first = make_client_assertion(client_id, endpoint, pem, kid)
+        second = make_client_assertion(client_id, endpoint, pem, kid)
     read_first, read_second = _read(first), _read(second)
     if read_first is None or read_second is None:
         shown = type(first).__name__ if read_first is None else type(second).__name__
