@@ -22,8 +22,9 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from ..exercises import ExerciseFeedback
-from ..local_okta import LocalOkta, start_local_okta
+from ..local_okta import LocalOkta
 from ..tokens.private_key import JWT_BEARER, generate_private_key, public_jwk
+from .grading_server import grading_server
 from .report import Row, report
 
 __all__ = ["check_client_assertion", "grade_client_assertion"]
@@ -144,18 +145,8 @@ def check_client_assertion(make_client_assertion: Callable[..., Any], *, okta: L
         raise ExerciseFeedback(exercise, "make_client_assertion still returns `...`.",
                                "replace each `...` in the exercise cell above, run that cell, then this one.",
                                wrong_try=False)
-    own = okta is None
-    server = start_local_okta(name="assertion-grader") if own else okta
-    try:
-        with server.rate_limit_suspended():
-            rows = grade_client_assertion(make_client_assertion, server)
-    except requests.ConnectionError:  # the grader's own requests: the server it was handed is stopped
-        raise ExerciseFeedback(exercise, "the authorization server is stopped (the checkpoint stops it).",
-                               "run the setup cell again, then your exercise cell, then this one.",
-                               wrong_try=False) from None
-    finally:
-        if own:
-            server.stop()
+    with grading_server(okta, exercise, "assertion-grader") as server:
+        rows = grade_client_assertion(make_client_assertion, server)
     report(exercise, rows, success="Okta granted a token for your assertion and refused it the second time; each "
            "assertion is for the token endpoint, lives a minute, names its key and has its own jti.")
     return rows

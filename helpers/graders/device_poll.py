@@ -12,7 +12,6 @@ device code and no token.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
@@ -20,8 +19,9 @@ from typing import Any
 import requests
 
 from ..exercises import ExerciseFeedback
-from ..local_okta import LocalOkta, start_local_okta
+from ..local_okta import LocalOkta
 from ..local_okta.activate import approve
+from .grading_server import grading_server
 from .report import Row, report
 
 __all__ = ["MAX_POLLS", "check_device_poll", "grade_device_poll"]
@@ -275,18 +275,8 @@ def _gaps_text(run: _Run) -> str:
 def check_device_poll(poll_for_token: Callable, *, okta: LocalOkta | None = None,
                       exercise: str = "Exercise 8.1") -> list[Row]:
     """The section's check: grade ``poll_for_token`` on ``okta`` (or a private local server) and report."""
-    own = okta is None
-    server = start_local_okta(name=f"device-poll-grader-{secrets.token_hex(3)}") if own else okta
-    try:
-        with server.rate_limit_suspended():
-            rows = grade_device_poll(poll_for_token, server)
-    except requests.ConnectionError:  # the grader's own requests: the server it was handed is stopped
-        raise ExerciseFeedback(exercise, "the authorization server is stopped (the checkpoint stops it).",
-                               "run the setup cell again, then your exercise cell, then this one.",
-                               wrong_try=False) from None
-    finally:
-        if own:
-            server.stop()
+    with grading_server(okta, exercise, "device-poll-grader") as server:
+        rows = grade_device_poll(poll_for_token, server)
     report(exercise, rows, success="your loop returns the tokens once the user approves, waits the interval, slows "
            "down by 5 s when asked, and stops with an error on expired_token and access_denied.")
     return rows

@@ -21,7 +21,8 @@ import jwt
 
 from ..agent_exchange import Agent, local_agent, request_id_jag, sign_in_with_password, token_endpoint_of
 from ..exercises import ExerciseFeedback
-from ..local_okta import LocalOkta, start_local_okta
+from ..local_okta import LocalOkta
+from .grading_server import grading_server
 from .report import Row, report
 
 __all__ = ["check_id_jag_exchange", "grade_id_jag_exchange"]
@@ -174,13 +175,8 @@ def check_id_jag_exchange(exchange: Callable, *, okta: LocalOkta | None = None,
     if probe.error is None and probe.value is Ellipsis:
         raise ExerciseFeedback(exercise, "exchange_for_access_token still returns `...`.",
                                "replace each `...` in the exercise cell above, run it, then this check.", wrong_try=False)
-    own = okta is None
-    server = start_local_okta(name="id-jag-grader") if own else okta
-    try:
+    with grading_server(okta, exercise, "id-jag-grader") as server:
         rows = grade_id_jag_exchange(exchange, server)
-    finally:
-        if own:
-            server.stop()
     report(exercise, rows, success="your agent presents the ID-JAG with its own credentials, gets the user's token "
            "(sub the user, cid the agent), and raises, without showing a token, when Okta refuses.")
     return rows

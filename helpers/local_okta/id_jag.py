@@ -24,12 +24,17 @@ mostly not documented: where this module chooses, ``token_exchange.py``/``jwt_be
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
+
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from . import errors
 
 __all__ = [
+    "AgentGrant",
     "ACCESS_TOKEN_TYPE",
     "ID_JAG_LIFETIME",
     "ID_JAG_TOKEN_TYPE",
@@ -149,3 +154,25 @@ def id_jag_claims(*, issuer: str, user, audience: str, client_id: str, scopes: l
         claims["auth_time"] = auth_time
     claims["amr"] = ["pwd"]
     return claims
+
+
+class AgentGrant(GrantTypeBase):
+    """The two grants of the AI agent token exchange (``token_exchange.py``, ``jwt_bearer.py``): an
+    oauthlib custom grant whose ``_exchange(request)`` returns the answer's body or raises Okta's error."""
+
+    def __init__(self, request_validator, state, server_id: str) -> None:
+        super().__init__(request_validator)
+        self.state = state
+        self.server_id = server_id
+
+    def create_token_response(self, request, token_handler):
+        headers = self._get_default_headers()
+        try:
+            body = self._exchange(request)
+        except oauth2_errors.OAuth2Error as exc:
+            headers.update(exc.headers)
+            return headers, exc.json, exc.status_code
+        return headers, json.dumps(body), 200
+
+    def _exchange(self, request) -> dict:
+        raise NotImplementedError

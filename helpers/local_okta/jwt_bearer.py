@@ -28,16 +28,13 @@ the lifetime (the guide's example: 3600 s). A used ``jti`` is remembered until i
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import jwt
-from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
-from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from . import errors
-from .id_jag import ID_JAG_LIFETIME, ID_JAG_TYP, refuse_duplicates, refusal
+from .id_jag import ID_JAG_LIFETIME, AgentGrant, ID_JAG_TYP, refuse_duplicates, refusal
 from .state import ORG_SERVER, OktaState
 from .tenant import App, AuthorizationServer
 from .tokens import access_token_claims
@@ -48,24 +45,13 @@ __all__ = ["JwtBearerGrant"]
 ACCESS_TOKEN_LIFETIME = 3600
 
 
-class JwtBearerGrant(GrantTypeBase):
+class JwtBearerGrant(AgentGrant):
     """RFC 7523 JWT bearer grant of an ID-JAG, as an Okta custom authorization server answers it."""
 
     def __init__(self, request_validator, state: OktaState, server_id: str) -> None:
-        super().__init__(request_validator)
-        self.state = state
-        self.server_id = server_id
+        super().__init__(request_validator, state, server_id)
         self._used: dict[str, float] = {}  # jti -> exp of the ID-JAGs already exchanged here
         self._lock = threading.Lock()
-
-    def create_token_response(self, request, token_handler):
-        headers = self._get_default_headers()
-        try:
-            body = self._exchange(request)
-        except oauth2_errors.OAuth2Error as exc:
-            headers.update(exc.headers)
-            return headers, exc.json, exc.status_code
-        return headers, json.dumps(body), 200
 
     def _exchange(self, request) -> dict:
         if not self.state.tenant.cross_app_access:  # feature_not_enabled

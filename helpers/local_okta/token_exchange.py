@@ -33,38 +33,21 @@ custom servers do have an on-behalf-of token exchange for service apps, which is
 
 from __future__ import annotations
 
-import json
 import time
 
 import jwt
-from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
-from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from . import errors
-from .id_jag import (ACCESS_TOKEN_TYPE, ID_JAG_LIFETIME, ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TYPE,
+from .id_jag import (ACCESS_TOKEN_TYPE, AgentGrant, ID_JAG_LIFETIME, ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TYPE,
                      id_jag_claims, refuse_duplicates, refusal)
-from .state import ORG_SERVER, OktaState
+from .state import ORG_SERVER
 from .tenant import OIDC_SCOPES, App, AuthorizationServer, ResourceConnection
 
 __all__ = ["TokenExchangeGrant"]
 
 
-class TokenExchangeGrant(GrantTypeBase):
+class TokenExchangeGrant(AgentGrant):
     """RFC 8693 token exchange for an ID-JAG, as Okta's org authorization server answers it."""
-
-    def __init__(self, request_validator, state: OktaState, server_id: str) -> None:
-        super().__init__(request_validator)
-        self.state = state
-        self.server_id = server_id
-
-    def create_token_response(self, request, token_handler):
-        headers = self._get_default_headers()
-        try:
-            body = self._exchange(request)
-        except oauth2_errors.OAuth2Error as exc:
-            headers.update(exc.headers)
-            return headers, exc.json, exc.status_code
-        return headers, json.dumps(body), 200
 
     # -- the checks, in order ----------------------------------------------------------------
 
