@@ -125,7 +125,8 @@ def start_device_sign_in(
         description = body.get("error_description", "") if isinstance(body, dict) else ""
         hint = (" Give the app the Device Authorization grant (a Native app: General > Grant type)."
                 if error == "unauthorized_client" else "")
-        raise DeviceSignInError(f"The device authorization endpoint refused: {error}: {description}{hint}".rstrip(), error)
+        reason = ": ".join(part for part in (error, description.strip()) if part).rstrip(".") + "."
+        raise DeviceSignInError(f"The device authorization endpoint refused: {reason}{hint}", error)
     return DeviceAuthorization(
         device_code=str(body["device_code"]), user_code=str(body["user_code"]),
         verification_uri=str(body["verification_uri"]), verification_uri_complete=body.get("verification_uri_complete"),
