@@ -26,13 +26,8 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from .. import background
 from .callback import open_connections as _open_connections, result_page, start_listener
-from .errors import (
-    AuthorizationError,
-    access_denied,
-    LoginError,
-    SignInTimeoutError,
-    StateMismatchError,
-)
+from ..rate_limits import MARGIN, MAX_WAIT
+from .errors import AuthorizationError, access_denied, LoginError, SignInTimeoutError, StateMismatchError
 from .issuer_check import check_response_issuer, iss_advertised
 from .token_requests import exchange_code
 from .transport import carries_state, fixed_redirect_uri, redirect_for_oauthlib
@@ -274,12 +269,12 @@ class PendingSignIn:
             self._done.set()
         self._stop_listener()
 
-
     def wait_blocking(self, timeout: float | None = None) -> UserTokens:
         """Block until the sign-in is over; the tokens, or the sign-in's error."""
         remaining = self.deadline - time.monotonic() if timeout is None else timeout
         if not self._done.wait(max(remaining, 0)):
             self.cancel(f"no redirect arrived within {self.timeout if timeout is None else timeout:g} s")
+            self._done.wait(self._exchange_time())  # the redirect came in time: its code exchange may be running
         if self._stopper is not None:
             self._stopper.join()
         self._stop_listener()
@@ -292,12 +287,12 @@ class PendingSignIn:
         the sign-in is cancelled and :class:`SignInTimeoutError` raised.
         """
         limit = self.deadline - time.monotonic() if timeout is None else timeout
-        end = time.monotonic() + max(limit, 0)
+        end, cancelled = time.monotonic() + max(limit, 0), False
         try:
-            while not self._done.is_set():
-                if time.monotonic() >= end:
+            while not self._done.is_set() and not (cancelled and time.monotonic() >= end):
+                if time.monotonic() >= end and not cancelled:
                     self.cancel(f"no redirect arrived within {self.timeout if timeout is None else timeout:g} s")
-                    break
+                    end, cancelled = time.monotonic() + self._exchange_time(), True  # as in wait_blocking
                 await asyncio.sleep(0.02)
         finally:
             if not self._done.is_set():  # the wait itself was cancelled (interrupted cell)
@@ -308,10 +303,16 @@ class PendingSignIn:
         self._stop_listener()
         return self._outcome()
 
+    def _exchange_time(self) -> float:
+        """How long a code exchange can take: two requests (one after a near 429's reset)."""
+        return 2 * self.login.http_timeout + MAX_WAIT + MARGIN
+
     def _outcome(self) -> UserTokens:
         if self._error is not None:
             raise self._error
-        assert self._result is not None
+        if self._result is None:  # the redirect came in time, but its code exchange outlived _exchange_time()
+            raise LoginError(f"The redirect arrived, but the code exchange at {self.login.token_endpoint} did not "
+                             f"finish within {self._exchange_time():g} s. Check that it is reachable, then sign in again.")
         return self._result
 
     def __repr__(self) -> str:
