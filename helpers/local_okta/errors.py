@@ -150,7 +150,7 @@ def translate_token_error(body: str, status: int, grant_type: str | None) -> tup
     oauthlib routes a missing or unknown ``grant_type`` to its default grant, which answers
     ``unsupported_grant_type`` with no description, and reports a missing PKCE verifier as
     ``invalid_request "Code verifier required."``; Okta answers as below. Other errors pass
-    through unchanged.
+    through unchanged, but for a ``state`` oauthlib copies from the request.
     """
     try:
         payload = json.loads(body) if body else None
@@ -159,6 +159,8 @@ def translate_token_error(body: str, status: int, grant_type: str | None) -> tup
     if not isinstance(payload, dict) or "error" not in payload:
         return body, status
     error, description = payload["error"], payload.get("error_description", "")
+    if "state" in payload:  # oauthlib echoes a posted `state`; a token error has none (RFC 6749 5.2, Okta)
+        body = json.dumps({name: value for name, value in payload.items() if name != "state"})
     if error == "unsupported_grant_type" and not description:
         if not grant_type:  # token_request_missing_grant_type
             return token_error_body("invalid_request", f"The token request must specify a 'grant_type'. "
