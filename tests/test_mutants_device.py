@@ -113,6 +113,12 @@ def test_start_asks_for_json_with_the_timeout_and_without_following_redirects(po
     assert "Authorization" not in sent.headers  # a Native app has no secret: its client_id identifies it
 
 
+def test_start_waits_ten_seconds_for_the_server_by_default(post):
+    post.script(answer(200, DEVICE_ANSWER))
+    start_device_sign_in(DEVICE_ENDPOINT, NATIVE, SCOPES, clock=lambda: 0.0)
+    assert post.calls[0][1]["timeout"] == 10.0
+
+
 def test_a_confidential_client_authenticates_the_device_request_with_basic_auth(post):
     post.script(answer(200, DEVICE_ANSWER))
     start_device_sign_in(DEVICE_ENDPOINT, CONFIDENTIAL, SCOPES, clock=lambda: 0.0)

@@ -253,3 +253,12 @@ async def test_an_exchange_that_outlives_its_own_time_is_a_clear_login_error(end
     assert "code exchange at " + endpoint.url in message and "did not finish within 0.2 s" in message
     assert "sign in again" in message
     time.sleep(1.0)  # let the exchange finish before the endpoint's next test
+
+
+def test_a_running_exchange_gets_two_requests_and_a_near_rate_limit_reset_to_finish(login):
+    """Past the deadline the wait goes on for as long as the exchange itself may take: two HTTP
+    timeouts (a request and its one retry after a 429) and the longest wait for X-Rate-Limit-Reset."""
+    from helpers.rate_limits import MARGIN, MAX_WAIT
+
+    login.http_timeout = 4
+    assert begin(login)._exchange_time() == 8 + MAX_WAIT + MARGIN
