@@ -171,3 +171,41 @@ def test_a_token_error_never_echoes_a_posted_state(okta):
     wrong = requests.post(okta.token_endpoint, auth=(service.client_id, "wrong"), timeout=10,
                           data={"grant_type": "client_credentials", "scope": "calculator.add", "state": "S123"})
     assert wrong.status_code == 401 and "state" not in wrong.json()
+
+
+# -- the header's spelling on the wire ----------------------------------------------------------------
+
+
+def spelled(request: httpx2.Request) -> list[bytes]:
+    """The names of the request's Authorization headers as they go on the wire (``raw`` keeps their case)."""
+    return [name for name, _ in request.headers.raw if name.lower() == b"authorization"]
+
+
+@pytest.mark.parametrize("client", ["sync", "async"])
+def test_every_request_spells_authorization_as_rfc_9110_does(client):
+    """Header names are case-insensitive, but the token goes out as ``Authorization`` (some proxies and
+    servers compare names by their bytes): on the first call, after a 401's renewal, after a step-up."""
+    fetch, _ = counting_fetch()
+    manager = TokenManager(fetch, ["calculator.add"], mcp_servers=MCP, allowed_scopes=SCOPES)
+    answers = iter([(401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}),
+                    (403, {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="calculator.subtract"'}),
+                    (200, {})])
+    seen: list[list[bytes]] = []  # read when each request is sent: a retry reuses the request object
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        seen.append(spelled(request))
+        status, headers = next(answers)
+        return httpx2.Response(status, headers=headers)
+
+    transport = httpx2.MockTransport(handle)
+    if client == "sync":
+        with httpx2.Client(auth=manager, transport=transport) as http:
+            response = http.post(MCP, json={})
+    else:
+        async def post():
+            async with httpx2.AsyncClient(auth=manager, transport=transport) as http:
+                return await http.post(MCP, json={})
+
+        response = anyio.run(post)
+    assert response.status_code == 200  # first token, renewed after the 401, stepped up after the 403
+    assert seen == [[b"Authorization"]] * 3
