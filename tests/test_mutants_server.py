@@ -121,21 +121,26 @@ async def test_the_async_flow_says_a_401_came_while_no_renewal_was_allowed():
     assert len(requests_made) == 2  # the first token and one renewal
 
 
+def post_once(client: str, manager: TokenManager, transport: httpx2.MockTransport) -> httpx2.Response:
+    """One POST to the MCP server through ``manager``, with httpx2's blocking or async client."""
+    if client == "sync":
+        with httpx2.Client(auth=manager, transport=transport) as http:
+            return http.post(MCP, json={})
+
+    async def post():
+        async with httpx2.AsyncClient(auth=manager, transport=transport) as http:
+            return await http.post(MCP, json={})
+
+    return anyio.run(post)
+
+
 @pytest.mark.parametrize("client", ["sync", "async"])
 def test_a_403_with_another_error_naming_a_scope_is_no_step_up(client):
     fetch, requests_made = counting_fetch()
     manager = TokenManager(fetch, ["calculator.add"], mcp_servers=MCP, allowed_scopes=SCOPES)
     challenge = 'Bearer error="invalid_token", scope="calculator.subtract"'
     transport, seen = answering(lambda request: (403, {"WWW-Authenticate": challenge}))
-    if client == "sync":
-        with httpx2.Client(auth=manager, transport=transport) as http:
-            response = http.post(MCP, json={})
-    else:
-        async def post():
-            async with httpx2.AsyncClient(auth=manager, transport=transport) as http:
-                return await http.post(MCP, json={})
-
-        response = anyio.run(post)
+    response = post_once(client, manager, transport)
     assert response.status_code == 403 and response.headers["WWW-Authenticate"] == challenge
     assert requests_made == [("calculator.add",)] and len(seen) == 1  # no second token, no second request
 
@@ -198,14 +203,6 @@ def test_every_request_spells_authorization_as_rfc_9110_does(client):
         return httpx2.Response(status, headers=headers)
 
     transport = httpx2.MockTransport(handle)
-    if client == "sync":
-        with httpx2.Client(auth=manager, transport=transport) as http:
-            response = http.post(MCP, json={})
-    else:
-        async def post():
-            async with httpx2.AsyncClient(auth=manager, transport=transport) as http:
-                return await http.post(MCP, json={})
-
-        response = anyio.run(post)
+    response = post_once(client, manager, transport)
     assert response.status_code == 200  # first token, renewed after the 401, stepped up after the 403
     assert seen == [[b"Authorization"]] * 3
